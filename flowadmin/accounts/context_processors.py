@@ -1,0 +1,27 @@
+"""What base.html needs on every page: the Flow Service in use and the user's roles."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE, VIEW_AUDIT, user_roles
+
+
+def flowservice_label() -> str:
+    if settings.FLOWADMIN_EMULATOR and settings.PLATFORM_URL.endswith("/emulator"):
+        return "local emulator"
+    return urlsplit(settings.PLATFORM_URL).hostname or settings.PLATFORM_URL
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"flowservice_label": flowservice_label()}
+    return {
+        "flowservice_label": flowservice_label(),
+        "flowservice_is_emulator": flowservice_label() == "local emulator",
+        "user_roles": user_roles(user),
+        "can_propose": user.has_perm(PROPOSE_CHANGE),
+        "can_approve": user.has_perm(APPROVE_CHANGE),
+        "can_audit": user.has_perm(VIEW_AUDIT),
+    }
