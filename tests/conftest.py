@@ -1,0 +1,57 @@
+"""Fixtures shared by the whole suite."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from flowadmin.accounts.roles import APPROVERS_GROUP, AUDITORS_GROUP, STAFF_GROUP, ensure_roles
+
+
+def make_user(django_user_model, username: str, group_name: str | None = None, **extra):
+    ensure_roles()
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    if group_name:
+        user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def staff_user(db, django_user_model):
+    return make_user(django_user_model, "staff", STAFF_GROUP)
+
+
+@pytest.fixture
+def other_staff_user(db, django_user_model):
+    return make_user(django_user_model, "staff2", STAFF_GROUP)
+
+
+@pytest.fixture
+def approver_user(db, django_user_model):
+    return make_user(django_user_model, "approver", APPROVERS_GROUP)
+
+
+@pytest.fixture
+def auditor_user(db, django_user_model):
+    return make_user(django_user_model, "auditor", AUDITORS_GROUP)
+
+
+@pytest.fixture
+def viewer_user(db, django_user_model):
+    return make_user(django_user_model, "viewer")
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def approver_client(client, approver_user):
+    client.force_login(approver_user)
+    return client
+
+
+@pytest.fixture
+def auditor_client(client, auditor_user):
+    client.force_login(auditor_user)
+    return client
