@@ -1,0 +1,310 @@
+"""The Flow Service client: flow specs, connection specs and sandboxes over one pooled session."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from flowadmin.flowservice import documents
+from flowadmin.flowservice.auth import ImsTokenProvider
+from flowadmin.flowservice.errors import (
+    CODE_MALFORMED,
+    CODE_NOT_FOUND,
+    CODE_PAGINATION_LOOP,
+    TITLE_MALFORMED,
+    TITLE_NOT_FOUND,
+    TITLE_PAGINATION_LOOP,
+    FlowServiceError,
+)
+from flowadmin.flowservice.transport import Exchange, RetryPolicy, Transport, recording
+
+__all__ = ["Exchange", "FlowServiceClient", "recording"]
+
+FLOW_SERVICE_PATH = "/data/foundation/flowservice"
+SANDBOX_API_PATH = "/data/foundation/sandbox-management"
+POOL_SIZE = 16  # connections kept per host: enough for the concurrent syncs of every sandbox
+SANDBOX_PAGE_SIZE = 50
+MAX_PAGES = 1000
+
+
+class FlowServiceClient:
+    """Calls Adobe's Flow Service and Sandbox API; every failure raises `FlowServiceError`.
+
+    Thread-safe: share one instance (see `flowadmin.flowservice.get_client`).
+    """
+
+    def __init__(
+        self,
+        *,
+        platform_url: str,
+        ims_url: str,
+        client_id: str,
+        client_secret: str,
+        org_id: str,
+        scopes: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 30.0,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        backoff_max: float = 8.0,
+        sleep: Callable[[float], Any] = time.sleep,
+        rng: Callable[[], float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        pool_size: int = POOL_SIZE,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.platform_url = platform_url.rstrip("/")
+        self.flow_service_url = self.platform_url + FLOW_SERVICE_PATH
+        self.sandbox_api_url = self.platform_url + SANDBOX_API_PATH
+        self.client_id = client_id
+        self.org_id = org_id
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
+        policy_options = {"rng": rng} if rng is not None else {}
+        policy = RetryPolicy(
+            max_retries=max_retries, backoff=backoff, backoff_max=backoff_max, sleep=sleep, **policy_options
+        )
+        self._transport = Transport(
+            session=session,
+            timeout=(connect_timeout, read_timeout),
+            policy=policy,
+            secrets=lambda: self._auth.secrets(),
+        )
+        self._auth = ImsTokenProvider(
+            ims_url=ims_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            scopes=scopes,
+            transport=self._transport,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"FlowServiceClient(platform_url={self.platform_url!r}, client_id={self.client_id!r}, "
+            f"org_id={self.org_id!r})"
+        )
+
+    @property
+    def auth(self) -> ImsTokenProvider:
+        return self._auth
+
+    @staticmethod
+    def recording():
+        """``with client.recording() as exchanges:`` collects this thread's exchanges made in the block."""
+        return recording()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- flow specs ----------------------------------------------------------------------------
+    def list_flow_specs(self, sandbox: str, *, properties: list[str] | None = None) -> list[dict]:
+        """Every flow spec of ``sandbox`` matching all ``properties`` filters (``"name==X"``); follows paging."""
+        return self._list_items(sandbox, "/flowSpecs", properties)
+
+    def get_flow_spec(self, sandbox: str, spec_id: str) -> dict:
+        return self._get_one(sandbox, "/flowSpecs", spec_id, "flow spec")
+
+    def put_flow_spec(self, sandbox: str, spec_id: str, document: dict) -> dict:
+        """Replace the flow spec with ``documents.put_body(document)``; return the answer document.
+
+        Never repeated once it may have reached the server: a lost answer raises `OutcomeUnknownError`.
+        """
+        body = json.dumps(documents.put_body(document), ensure_ascii=False).encode("utf-8")
+        payload, exchange = self._transport.call(
+            "PUT",
+            self._flow_url(f"/flowSpecs/{_segment(spec_id)}"),
+            headers=lambda: self._headers(sandbox, json_body=True),
+            data=body,
+            idempotent=False,
+            on_unauthorized=self._renew,
+        )
+        answer = _unwrap(payload)
+        if answer is None:
+            # The server said 2xx: the change is applied, only the answer is unusable.
+            raise FlowServiceError(
+                status=exchange.status,
+                code=CODE_MALFORMED,
+                title=TITLE_MALFORMED,
+                detail="The PUT succeeded but its answer carries no flow spec; read the document back",
+                request_id=exchange.request_id,
+                exchange=exchange,
+                retryable=False,
+            )
+        return answer
+
+    # --- connection specs ----------------------------------------------------------------------
+    def list_connection_specs(self, sandbox: str, *, properties: list[str] | None = None) -> list[dict]:
+        return self._list_items(sandbox, "/connectionSpecs", properties)
+
+    def get_connection_spec(self, sandbox: str, spec_id: str) -> dict:
+        return self._get_one(sandbox, "/connectionSpecs", spec_id, "connection spec")
+
+    # --- sandboxes -----------------------------------------------------------------------------
+    def list_sandboxes(self, *, active_only: bool = True) -> list[dict]:
+        """Every sandbox of the organisation (only those in state ``active`` by default)."""
+        sandboxes: list[dict] = []
+        offset = 0
+        for _ in range(MAX_PAGES):
+            payload, exchange = self._get(
+                self.sandbox_api_url + "/sandboxes",
+                sandbox=None,
+                params=[("limit", str(SANDBOX_PAGE_SIZE)), ("offset", str(offset))],
+            )
+            page = payload.get("sandboxes") if isinstance(payload, dict) else None
+            if page is None:
+                page = []
+            if not isinstance(page, list):
+                raise _malformed(exchange, "'sandboxes' is not a list")
+            sandboxes += [item for item in page if isinstance(item, dict)]
+            offset += len(page)
+            page_info = payload.get("_page") if isinstance(payload.get("_page"), dict) else {}
+            limit = page_info.get("limit") if isinstance(page_info.get("limit"), int) else SANDBOX_PAGE_SIZE
+            links_say_last = isinstance(payload.get("_links"), dict) and not _next_href(payload)
+            if not page or len(page) < limit or links_say_last:
+                break
+        else:
+            raise _loop(exchange)
+        if active_only:
+            sandboxes = [item for item in sandboxes if str(item.get("state", "")).lower() == "active"]
+        return sandboxes
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _headers(self, sandbox: str | None, *, json_body: bool = False) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {self._auth.token()}",
+            "x-api-key": self.client_id,
+            "x-gw-ims-org-id": self.org_id,
+            "Accept": "application/json",
+        }
+        if sandbox is not None:
+            headers["x-sandbox-name"] = sandbox.strip().lower()
+        if json_body:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def _renew(self, sent_headers: dict[str, str]) -> None:
+        self._auth.invalidate(sent_headers.get("Authorization", "").removeprefix("Bearer "))
+
+    def _get(self, url: str, *, sandbox: str | None, params: list[tuple[str, str]] | None = None):
+        return self._transport.call(
+            "GET",
+            url,
+            headers=lambda: self._headers(sandbox),
+            params=params,
+            idempotent=True,
+            on_unauthorized=self._renew,
+        )
+
+    def _flow_url(self, path: str) -> str:
+        return self.flow_service_url + path
+
+    def _list_items(self, sandbox: str, path: str, properties: list[str] | None) -> list[dict]:
+        params = [("property", prop.strip()) for prop in properties or [] if prop and prop.strip()]
+        url = self._flow_url(path)
+        seen: set[str] = set()
+        items: list[dict] = []
+        for _ in range(MAX_PAGES):
+            seen.add(url)
+            payload, exchange = self._get(url, sandbox=sandbox, params=params or None)
+            seen.add(exchange.url)
+            if not isinstance(payload, dict):
+                raise _malformed(exchange, "a list answer must be a JSON object")
+            page = payload.get("items", [])
+            if not isinstance(page, list):
+                raise _malformed(exchange, "'items' is not a list")
+            items += [item for item in page if isinstance(item, dict)]
+            href = _next_href(payload)
+            if not href:
+                return items
+            url, params = self._resolve(href, current=exchange.url), []
+            if url in seen:
+                raise _loop(exchange)
+        raise _loop(exchange)
+
+    def _resolve(self, href: str, *, current: str) -> str:
+        """A ``_links.next.href``: absolute, or relative to the Flow Service base (with or without its path)."""
+        if urlsplit(href).scheme:
+            return href
+        if href.startswith("?"):
+            return current.split("?", 1)[0] + href
+        base = urlsplit(self.flow_service_url)
+        for prefix in (base.path, FLOW_SERVICE_PATH):
+            if prefix and (href.startswith(prefix + "/") or href.startswith(prefix + "?")):
+                href = href[len(prefix) :]
+                break
+        return self.flow_service_url + "/" + href.lstrip("/")
+
+    def _get_one(self, sandbox: str, path: str, spec_id: str, what: str) -> dict:
+        payload, exchange = self._get(self._flow_url(f"{path}/{_segment(spec_id)}"), sandbox=sandbox)
+        if isinstance(payload, dict) and isinstance(payload.get("items"), list) and not payload["items"]:
+            raise FlowServiceError(
+                status=404,
+                code=CODE_NOT_FOUND,
+                title=TITLE_NOT_FOUND,
+                detail=f"No {what} {spec_id} in sandbox {sandbox}",
+                request_id=exchange.request_id,
+                exchange=exchange,
+                retryable=False,
+            )
+        item = _unwrap(payload)
+        if item is None:
+            raise _malformed(exchange, f"the answer carries no {what}")
+        return item
+
+
+def _segment(spec_id: str) -> str:
+    """A spec id as a path segment (ids are UUIDs; anything else is quoted, never a path change)."""
+    return quote(spec_id.strip(), safe="")
+
+
+def _unwrap(payload: Any) -> dict | None:
+    """The one document of ``{"items": [doc]}`` or a bare ``doc``; None when there is none."""
+    if not isinstance(payload, dict):
+        return None
+    items = payload.get("items")
+    if isinstance(items, list):
+        return items[0] if items and isinstance(items[0], dict) else None
+    return payload or None
+
+
+def _next_href(payload: Any) -> str:
+    links = payload.get("_links") if isinstance(payload, dict) else None
+    nxt = links.get("next") if isinstance(links, dict) else None
+    if isinstance(nxt, dict):
+        nxt = nxt.get("href")
+    return nxt.strip() if isinstance(nxt, str) else ""
+
+
+def _malformed(exchange: Exchange, why: str) -> FlowServiceError:
+    return FlowServiceError(
+        status=exchange.status,
+        code=CODE_MALFORMED,
+        title=TITLE_MALFORMED,
+        detail=f"Unexpected answer from {exchange.url}: {why}",
+        request_id=exchange.request_id,
+        exchange=exchange,
+        retryable=True,
+    )
+
+
+def _loop(exchange: Exchange) -> FlowServiceError:
+    return FlowServiceError(
+        status=exchange.status,
+        code=CODE_PAGINATION_LOOP,
+        title=TITLE_PAGINATION_LOOP,
+        detail=f"{exchange.url} links back to a page already read",
+        request_id=exchange.request_id,
+        exchange=exchange,
+        retryable=False,
+    )

@@ -1,0 +1,239 @@
+"""Rules for flow spec documents: pure functions, no I/O (but for reading the JSON Schema once).
+
+A flow spec PUT is a full replacement, so the body must be the current remote document minus the
+read-only metadata the server adds, with nothing else lost: unknown fields go back unchanged and in
+their order.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonpatch
+from jsonschema import Draft202012Validator, ValidationError
+
+READ_ONLY_FIELDS: frozenset[str] = frozenset(
+    {
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+        "createdClient",
+        "updatedClient",
+        "sandboxId",
+        "sandboxName",
+        "imsOrgId",
+        "etag",
+        "_links",
+        "_page",
+    }
+)
+SOURCE_IDS_FIELD = "sourceConnectionSpecIds"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent.parent / "specs" / "flowspec.schema.json"
+
+
+def put_body(document: dict) -> dict:
+    """The document as a PUT must send it: read-only metadata dropped, everything else kept in order."""
+    return {key: copy.deepcopy(value) for key, value in document.items() if key not in READ_ONLY_FIELDS}
+
+
+def canonical_json(document: Any) -> str:
+    """Sorted keys, compact separators: equal documents give equal text (metadata is kept)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def pretty_json(document: Any) -> str:
+    """Sorted keys, indented by 2: the text line diffs are made of."""
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def content_hash(document: dict) -> str:
+    """sha256 (hex) of what a PUT would send, independent of metadata and key order."""
+    return hashlib.sha256(canonical_json(put_body(document)).encode("utf-8")).hexdigest()
+
+
+def source_ids(document: dict) -> list[str]:
+    """The document's ``sourceConnectionSpecIds`` (a new list; empty when absent or not a list)."""
+    ids = document.get(SOURCE_IDS_FIELD)
+    return list(ids) if isinstance(ids, list) else []
+
+
+def with_source_ids(document: dict, ids: Iterable[str]) -> dict:
+    """A new document equal to ``document`` but for ``sourceConnectionSpecIds``, which becomes ``ids``.
+
+    The field keeps its place among the keys (it is appended when the document had none).
+    """
+    new = copy.deepcopy(document)
+    new[SOURCE_IDS_FIELD] = list(ids)
+    return new
+
+
+# --- differences -------------------------------------------------------------------------------
+def json_patch(old: Any, new: Any) -> list[dict]:
+    """RFC 6902 operations that turn ``old`` into ``new``."""
+    operations = jsonpatch.make_patch(old, new).patch
+    # jsonpatch compares with ``==`` (so 1 == 1.0 == True) and its move detection has had bugs:
+    # keep its patch only when applying it really gives ``new``.
+    try:
+        result = jsonpatch.apply_patch(old, operations)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+        result = _NOT_EQUAL
+    if result is _NOT_EQUAL or not _same(result, new):
+        operations = _plain_patch(old, new, "")
+    return operations
+
+
+_NOT_EQUAL = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    return canonical_json(a) == canonical_json(b)
+
+
+def _pointer(path: str, key: str | int) -> str:
+    return path + "/" + str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _plain_patch(old: Any, new: Any, path: str) -> list[dict]:
+    """A simple patch (add/remove/replace, no moves), type-exact."""
+    if _same(old, new):
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        operations = []
+        for key in old:
+            if key not in new:
+                operations.append({"op": "remove", "path": _pointer(path, key)})
+        for key, value in new.items():
+            if key in old:
+                operations += _plain_patch(old[key], value, _pointer(path, key))
+            else:
+                operations.append({"op": "add", "path": _pointer(path, key), "value": copy.deepcopy(value)})
+        return operations
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        operations = []
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            operations += _plain_patch(before, after, _pointer(path, index))
+        return operations
+    return [{"op": "replace", "path": path, "value": copy.deepcopy(new)}]
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One line of a line diff: a hunk header, a context line, an added or a deleted line.
+
+    ``old_no``/``new_no`` are 1-based line numbers in ``pretty_json`` of the old/new document (None
+    where the line does not exist on that side); for a hunk they are the first line of the hunk.
+    """
+
+    kind: Literal["hunk", "ctx", "add", "del"]
+    text: str
+    old_no: int | None = None
+    new_no: int | None = None
+
+
+def line_diff(old: Any, new: Any, *, context: int = 3) -> list[DiffLine]:
+    """Unified-diff-like hunks between ``pretty_json(old)`` and ``pretty_json(new)``; [] when equal.
+
+    ``None`` on either side stands for "no document" (every line added or deleted).
+    """
+    old_lines = pretty_json(old).splitlines() if old is not None else []
+    new_lines = pretty_json(new).splitlines() if new is not None else []
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    lines: list[DiffLine] = []
+    for group in matcher.get_grouped_opcodes(context):
+        old_start, old_end = group[0][1], group[-1][2]
+        new_start, new_end = group[0][3], group[-1][4]
+        header = f"@@ -{_range(old_start, old_end)} +{_range(new_start, new_end)} @@"
+        lines.append(DiffLine("hunk", header, old_start + 1, new_start + 1))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines += [DiffLine("ctx", old_lines[i], i + 1, j1 + (i - i1) + 1) for i in range(i1, i2)]
+                continue
+            lines += [DiffLine("del", old_lines[i], i + 1, None) for i in range(i1, i2)]
+            lines += [DiffLine("add", new_lines[j], None, j + 1) for j in range(j1, j2)]
+    return lines
+
+
+def _range(start: int, end: int) -> str:
+    length = end - start
+    first = start + 1 if length else start
+    return f"{first},{length}" if length != 1 else f"{first}"
+
+
+# --- validation --------------------------------------------------------------------------------
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+_UUID_ANY_CASE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def validate_document(document: Any) -> list[str]:
+    """What is wrong with ``document`` as a PUT body, per ``specs/flowspec.schema.json``; [] when valid.
+
+    Each message starts with the JSON path of the offending value, e.g.
+    ``sourceConnectionSpecIds[3]: 'abc' is not a valid UUID``.
+    """
+    errors = sorted(_validator().iter_errors(document), key=_error_order)
+    messages: list[str] = []
+    for error in errors:
+        for message in _messages(error):
+            if message not in messages:
+                messages.append(message)
+    return messages
+
+
+def _error_order(error: ValidationError) -> list[tuple[int, Any]]:
+    return [(0, part) if isinstance(part, int) else (1, str(part)) for part in error.absolute_path]
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """``["a", 0, "b"]`` -> ``a[0].b``; the empty path is ``document``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_@$][\w@$-]*", part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part)}]"
+    return text or "document"
+
+
+def _messages(error: ValidationError) -> list[str]:
+    path = list(error.absolute_path)
+    where = json_path(path)
+    instance = error.instance
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if isinstance(instance, dict) and name not in instance]
+        return [f"{json_path([*path, name])}: is required" for name in missing]
+    if error.validator == "pattern" and error.schema.get("format") == "uuid":
+        if isinstance(instance, str) and _UUID_ANY_CASE.match(instance):
+            return [f"{where}: {instance!r} must be written in lower case"]
+        return [f"{where}: {instance!r} is not a valid UUID"]
+    if error.validator == "uniqueItems" and isinstance(instance, list):
+        seen: list = []
+        repeated: list = []
+        for item in instance:
+            if item in seen and item not in repeated:
+                repeated.append(item)
+            seen.append(item)
+        if repeated:
+            return [f"{where}: {item!r} appears more than once" for item in repeated]
+    if error.validator == "pattern" and error.validator_value == r"\S":
+        return [] if instance == "" else [f"{where}: must not be blank"]
+    if error.validator == "minLength" and instance == "":
+        return [f"{where}: must not be empty"]
+    return [f"{where}: {error.message}"]
