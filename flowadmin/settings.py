@@ -40,6 +40,8 @@ FLOWSERVICE_BACKOFF = env.float("FLOWSERVICE_BACKOFF", default=0.5)
 FLOWSERVICE_BACKOFF_MAX = env.float("FLOWSERVICE_BACKOFF_MAX", default=8.0)
 FLOWADMIN_SANDBOXES = env.list("FLOWADMIN_SANDBOXES", default=[])
 FLOWADMIN_SYNC_CONCURRENCY = env.int("FLOWADMIN_SYNC_CONCURRENCY", default=8)
+# A sandbox being synced is claimed for at most this long (a crashed sync frees it after that).
+FLOWADMIN_SYNC_LEASE_SECONDS = env.int("FLOWADMIN_SYNC_LEASE_SECONDS", default=600)
 
 # --- Django ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
