@@ -1,0 +1,98 @@
+"""The audit log as JSON objects, CSV and JSON Lines, with stable field names (see README)."""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from flowadmin.audit.chain import canonical_timestamp
+from flowadmin.audit.models import AuditEvent
+
+FIELDS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "outcome",
+    "sandbox",
+    "spec_id",
+    "change_request_id",
+    "correlation_id",
+    "detail",
+    "before",
+    "after",
+    "patch",
+    "http",
+    "prev_hash",
+    "hash",
+)
+JSON_FIELDS = frozenset({"before", "after", "patch", "http"})
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_CHUNK = 200
+
+
+def event_as_dict(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": canonical_timestamp(event.at),
+        "actor": event.actor_username,
+        "action": event.action,
+        "outcome": event.outcome,
+        "sandbox": event.sandbox,
+        "spec_id": event.spec_id,
+        "change_request_id": event.change_request_id,
+        "correlation_id": event.correlation_id,
+        "detail": event.detail,
+        "before": event.before,
+        "after": event.after,
+        "patch": event.patch,
+        "http": event.http,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def csv_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def _csv_cell(name: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if name in JSON_FIELDS:
+        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return csv_safe(value) if isinstance(value, str) else value
+
+
+def csv_stream(events: Iterable[AuditEvent]) -> Iterator[str]:
+    """CSV text in chunks of a few hundred rows; holds no more than one chunk."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(FIELDS)
+    for rows, event in enumerate(events, start=1):
+        record = event_as_dict(event)
+        writer.writerow([_csv_cell(name, record[name]) for name in FIELDS])
+        if rows % ROWS_PER_CHUNK == 0:
+            yield _drained(buffer)
+    yield _drained(buffer)
+
+
+def jsonl_stream(events: Iterable[AuditEvent]) -> Iterator[str]:
+    """One JSON object a line, in chunks of a few hundred lines."""
+    chunk: list[str] = []
+    for event in events:
+        chunk.append(json.dumps(event_as_dict(event), ensure_ascii=False) + "\n")
+        if len(chunk) == ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def _drained(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate(0)
+    return text

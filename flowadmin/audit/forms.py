@@ -1,0 +1,133 @@
+"""The audit log's filters, shared by the page, the exports and the JSON API."""
+
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from flowadmin.audit.models import AuditAction, AuditOutcome
+from flowadmin.audit.selectors import AuditFilters
+
+BAD_MOMENT = "Enter an ISO date (2025-01-31) or date and time (2025-01-31T14:30), not “%(value)s”."
+SINCE_AFTER_UNTIL = "“Since” must be earlier than “until”."
+UNKNOWN_ACTION = "Unknown action “%(value)s”."
+UNKNOWN_OUTCOME = "Unknown outcome “%(value)s”: use success, failure or unknown."
+BAD_CURSOR = "The page cursor must be a positive whole number."
+TWO_CURSORS = "Give either “before” or “after”, not both."
+BAD_NUMBER = "Enter a positive whole number."
+
+
+class MomentField(forms.CharField):
+    """An ISO date or datetime, as a timezone-aware bound of an interval.
+
+    `end=False` (since): a date means the start of that day. `end=True` (until): the bound is
+    exclusive, so a date includes its whole day and a datetime includes that very instant.
+    """
+
+    def __init__(self, *, end: bool, **kwargs):
+        self.end = end
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> dt.datetime | None:
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            moment = parse_datetime(text)
+            day = None if moment else parse_date(text)
+        except ValueError:
+            moment = day = None
+        if moment is None and day is None:
+            raise forms.ValidationError(BAD_MOMENT, code="invalid", params={"value": text})
+        try:
+            if day is not None:
+                moment = dt.datetime.combine(day + dt.timedelta(days=1) if self.end else day, dt.time())
+            elif self.end:
+                moment += dt.timedelta(microseconds=1)
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+            moment.astimezone(dt.UTC)
+        except (OverflowError, ValueError) as error:
+            raise forms.ValidationError(BAD_MOMENT, code="invalid", params={"value": text}) from error
+        return moment
+
+
+def _text(label: str, *, max_length: int = 255, placeholder: str = "", input_type: str = "text") -> forms.CharField:
+    widget = forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off", "spellcheck": "false"})
+    widget.input_type = input_type
+    return forms.CharField(label=label, required=False, max_length=max_length, strip=True, widget=widget)
+
+
+class AuditFilterForm(forms.Form):
+    q = _text("Search", max_length=200, placeholder="text, id, user…", input_type="search")
+    sandbox = _text("Sandbox", placeholder="prod")
+    spec_id = _text("Flow spec id", placeholder="e77fde5a-…")
+    actor = _text("Actor", max_length=150, placeholder="username")
+    action = forms.ChoiceField(
+        label="Action",
+        required=False,
+        choices=[("", "any action"), *AuditAction.choices],
+        error_messages={"invalid_choice": UNKNOWN_ACTION},
+    )
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        required=False,
+        choices=[("", "any outcome"), *AuditOutcome.choices],
+        error_messages={"invalid_choice": UNKNOWN_OUTCOME},
+    )
+    since = MomentField(label="Since", end=False, widget=forms.TextInput(attrs={"placeholder": "2025-01-31"}))
+    until = MomentField(label="Until", end=True, widget=forms.TextInput(attrs={"placeholder": "2025-12-31T18:00"}))
+    change_request_id = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": BAD_NUMBER, "min_value": BAD_NUMBER},
+    )
+    before = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": BAD_CURSOR, "min_value": BAD_CURSOR},
+    )
+    after = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": BAD_CURSOR, "min_value": BAD_CURSOR},
+    )
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since >= until:
+            self.add_error("until", SINCE_AFTER_UNTIL)
+        if data.get("before") and data.get("after"):
+            self.add_error(None, TWO_CURSORS)
+        return data
+
+    def filters(self) -> AuditFilters:
+        data = self.cleaned_data
+        return AuditFilters(
+            sandbox=data["sandbox"],
+            spec_id=data["spec_id"],
+            actor=data["actor"],
+            action=data["action"],
+            outcome=data["outcome"],
+            since=data["since"],
+            until=data["until"],
+            q=data["q"],
+            change_request_id=data["change_request_id"],
+        )
+
+    def error_list(self) -> list[str]:
+        """Every error as one readable line, field label first."""
+        lines = [str(error) for error in self.non_field_errors()]
+        for name, errors in self.errors.items():
+            if name != NON_FIELD_ERRORS:
+                label = self.fields[name].label or name
+                lines.extend(f"{label}: {error}" for error in errors)
+        return lines

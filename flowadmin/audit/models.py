@@ -1,0 +1,137 @@
+"""The audit trail: append-only, hash-chained events.
+
+Rows are written only by `flowadmin.audit.services.audit_record`. Once written, an event is never
+updated or deleted: the model and its queryset refuse to, and on PostgreSQL triggers refuse it in
+the database too (migration 0002). The single exception is what `on_delete=SET_NULL` does when a
+user is deleted: `actor_id` becomes NULL, the copied `actor_username` stays, and since the hash does
+not cover `actor_id` the chain stays valid.
+"""
+
+from django.conf import settings
+from django.db import models
+
+UPDATE_REFUSED = "Audit events are append-only: they cannot be changed."
+DELETE_REFUSED = "Audit events are append-only: they cannot be deleted."
+GENESIS_HASH = "0" * 64
+
+
+class AuditImmutableError(Exception):
+    """Raised on any attempt to change or delete a written audit event."""
+
+
+class AuditAction(models.TextChoices):
+    """The fixed vocabulary of audited actions; add members here (and a migration) to extend it."""
+
+    SANDBOX_SYNCED = "sandbox.synced", "Sandbox synced"
+    SANDBOX_SYNC_FAILED = "sandbox.sync_failed", "Sandbox sync failed"
+    FLOWSPEC_CHANGED_REMOTELY = "flowspec.changed_remotely", "Flow spec changed remotely"
+    CHANGE_PROPOSED = "change.proposed", "Change proposed"
+    CHANGE_WITHDRAWN = "change.withdrawn", "Change withdrawn"
+    CHANGE_APPROVED = "change.approved", "Change approved"
+    CHANGE_REJECTED = "change.rejected", "Change rejected"
+    CHANGE_STALE = "change.stale", "Change became stale"
+    CHANGE_REBASED = "change.rebased", "Change rebased"
+    CHANGE_APPLY_STARTED = "change.apply_started", "Change apply started"
+    CHANGE_APPLIED = "change.applied", "Change applied"
+    CHANGE_APPLY_FAILED = "change.apply_failed", "Change apply failed"
+    CHANGE_RECONCILED = "change.reconciled", "Change reconciled"
+
+
+class AuditOutcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # The one permitted update: SET_NULL on the actor when a user is deleted (the collector
+        # goes through the base manager, which is this queryset).
+        if kwargs in ({"actor": None}, {"actor_id": None}):
+            return super().update(**kwargs)
+        raise AuditImmutableError(UPDATE_REFUSED)
+
+    update.queryset_only = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditImmutableError(UPDATE_REFUSED)
+
+    def update_or_create(self, defaults=None, create_defaults=None, **kwargs):
+        raise AuditImmutableError(UPDATE_REFUSED)
+
+    def delete(self):
+        raise AuditImmutableError(DELETE_REFUSED)
+
+    delete.queryset_only = True
+
+    def _raw_delete(self, using):
+        raise AuditImmutableError(DELETE_REFUSED)
+
+
+AuditEventManager = models.Manager.from_queryset(AuditEventQuerySet)
+
+
+class AuditEvent(models.Model):
+    seq = models.BigIntegerField(primary_key=True, help_text="Gap-free position in the chain, from 1.")
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, choices=AuditAction.choices)
+    sandbox = models.CharField(max_length=255, blank=True)
+    spec_id = models.CharField(max_length=255, blank=True)
+    change_request_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    outcome = models.CharField(max_length=16, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    patch = models.JSONField(null=True, blank=True, help_text="RFC 6902 JSON Patch from before to after.")
+    http = models.JSONField(null=True, blank=True, help_text="HTTP exchange(s), secrets removed.")
+    correlation_id = models.CharField(max_length=64, db_index=True)
+    detail = models.TextField(blank=True)
+    search_text = models.TextField(blank=True, help_text="Lower-cased text the free-text filter matches.")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEventManager()
+
+    class Meta:
+        db_table = "audit_event"
+        ordering = ["-seq"]
+        base_manager_name = "objects"
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["sandbox", "seq"], name="audit_event_sandbox_seq"),
+            models.Index(fields=["spec_id", "seq"], name="audit_event_spec_seq"),
+            models.Index(fields=["action", "seq"], name="audit_event_action_seq"),
+            models.Index(fields=["actor_username", "seq"], name="audit_event_actor_seq"),
+            models.Index(fields=["outcome", "seq"], name="audit_event_outcome_seq"),
+        ]
+        constraints = [
+            # Two events claiming the same predecessor would fork the chain.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_event_prev_hash_unique"),
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="audit_event_seq_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} ({self.outcome})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditImmutableError(UPDATE_REFUSED)
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutableError(DELETE_REFUSED)
+
+    @property
+    def exchanges(self) -> list[dict]:
+        """The HTTP exchange(s) as a list, whichever shape was recorded."""
+        if not self.http:
+            return []
+        return self.http if isinstance(self.http, list) else [self.http]

@@ -1,0 +1,167 @@
+"""Reads of the audit trail: filtered lists, keyset pages, exports, one event with its diff."""
+
+import datetime as dt
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from flowadmin.audit.models import AuditEvent
+
+PAGE_SIZE = 50
+EXPORT_CHUNK_SIZE = 2000
+LIST_DEFERRED = ("before", "after", "patch", "http", "search_text")
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    sandbox: str = ""
+    spec_id: str = ""
+    actor: str = ""
+    action: str = ""
+    outcome: str = ""
+    since: dt.datetime | None = None  # inclusive
+    until: dt.datetime | None = None  # exclusive
+    q: str = ""
+    change_request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    newer: int | None  # cursor for ?after=: the page before this one, if any
+    older: int | None  # cursor for ?before=: the page after this one, if any
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "hunk", "ctx", "add" or "del"
+    text: str
+    old_no: int | None = None
+    new_no: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditEventDetail:
+    event: AuditEvent
+    diff: list[DiffLine]
+    patch_json: str
+    previous_seq: int | None
+    next_seq: int | None
+
+
+def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
+    """Events matching the filters, newest first. Every filter has an index leading with its column."""
+    events = AuditEvent.objects.all()
+    exact = {
+        "sandbox": filters.sandbox,
+        "spec_id": filters.spec_id,
+        "actor_username": filters.actor,
+        "action": filters.action,
+        "outcome": filters.outcome,
+    }
+    events = events.filter(**{column: value for column, value in exact.items() if value})
+    if filters.change_request_id is not None:
+        events = events.filter(change_request_id=filters.change_request_id)
+    if filters.since is not None:
+        events = events.filter(at__gte=filters.since)
+    if filters.until is not None:
+        events = events.filter(at__lt=filters.until)
+    # search_text is stored lower-cased, so a plain (trigram-indexable) LIKE is case-insensitive.
+    for term in filters.q.lower().split():
+        events = events.filter(search_text__contains=term)
+    return events.order_by("-seq")
+
+
+def audit_event_page(
+    *,
+    filters: AuditFilters,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
+    with_documents: bool = True,
+) -> AuditPage:
+    """One keyset page, newest first: the `size` events below `before`, or just above `after`.
+
+    Never OFFSET, never COUNT: one query for the page (plus one row to know if there is more) and
+    at most one EXISTS for the other direction.
+    """
+    events = audit_event_list(filters=filters)
+    if not with_documents:
+        events = events.defer(*LIST_DEFERRED)
+    if after is not None:
+        rows = list(events.filter(seq__gt=after).order_by("seq")[: size + 1])
+        more_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        more_older = bool(rows) and events.filter(seq__lt=rows[-1].seq).exists()
+    else:
+        events_page = events.filter(seq__lt=before) if before is not None else events
+        rows = list(events_page[: size + 1])
+        more_older = len(rows) > size
+        rows = rows[:size]
+        more_newer = before is not None and bool(rows) and events.filter(seq__gt=rows[0].seq).exists()
+    return AuditPage(
+        events=rows,
+        newer=rows[0].seq if rows and more_newer else None,
+        older=rows[-1].seq if rows and more_older else None,
+    )
+
+
+def audit_event_export(*, filters: AuditFilters) -> Iterator[AuditEvent]:
+    """Every matching event, oldest first, fetched in chunks: constant memory at any size."""
+    return audit_event_list(filters=filters).order_by("seq").iterator(chunk_size=EXPORT_CHUNK_SIZE)
+
+
+def audit_events_for_change_request(*, change_request_id: int) -> QuerySet[AuditEvent]:
+    """The history of one change request, oldest first (for the change request's page)."""
+    return AuditEvent.objects.filter(change_request_id=change_request_id).defer(*LIST_DEFERRED).order_by("seq")
+
+
+def audit_event_detail(*, seq: int) -> AuditEventDetail | None:
+    event = AuditEvent.objects.select_related("actor").filter(seq=seq).first()
+    if event is None:
+        return None
+    previous_seq = AuditEvent.objects.filter(seq__lt=seq).order_by("-seq").values_list("seq", flat=True).first()
+    next_seq = AuditEvent.objects.filter(seq__gt=seq).order_by("seq").values_list("seq", flat=True).first()
+    has_documents = event.before is not None or event.after is not None
+    return AuditEventDetail(
+        event=event,
+        diff=document_line_diff(event.before, event.after) if has_documents else [],
+        patch_json=pretty_json(event.patch) if event.patch is not None else "",
+        previous_seq=previous_seq,
+        next_seq=next_seq,
+    )
+
+
+def pretty_json(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def document_line_diff(old: Any, new: Any, *, context: int = 3) -> list[DiffLine]:
+    """A line diff of two JSON documents' pretty forms, grouped in hunks with `context` lines."""
+    old_lines = pretty_json(old).splitlines() if old is not None else []
+    new_lines = pretty_json(new).splitlines() if new is not None else []
+    lines: list[DiffLine] = []
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for group in matcher.get_grouped_opcodes(context):
+        first, last = group[0], group[-1]
+        lines.append(
+            DiffLine(
+                kind="hunk", text=f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@"
+            )
+        )
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines.extend(
+                    DiffLine(kind="ctx", text=old_lines[i], old_no=i + 1, new_no=j1 + (i - i1) + 1)
+                    for i in range(i1, i2)
+                )
+                continue
+            if tag in ("replace", "delete"):
+                lines.extend(DiffLine(kind="del", text=old_lines[i], old_no=i + 1) for i in range(i1, i2))
+            if tag in ("replace", "insert"):
+                lines.extend(DiffLine(kind="add", text=new_lines[j], new_no=j + 1) for j in range(j1, j2))
+    return lines

@@ -1,0 +1,186 @@
+"""The one write path of the audit trail."""
+
+import copy
+import json
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+from django.db import connections, router, transaction
+from django.utils import timezone
+
+from flowadmin.audit.chain import event_hash
+from flowadmin.audit.correlation import correlation_id_accepted, correlation_id_current, correlation_id_new
+from flowadmin.audit.models import GENESIS_HASH, AuditAction, AuditEvent, AuditOutcome
+from flowadmin.audit.redaction import BEARER, REDACTED, http_scrubbed
+
+UNKNOWN_ACTION = "Unknown audit action {action!r}: add it to AuditAction first."
+UNKNOWN_OUTCOME = "Unknown audit outcome {outcome!r}: use success, failure or unknown."
+NOT_JSON = "The {field} of an audit event must be JSON-serialisable."
+BAD_PATCH = "The patch of an audit event must be a list of RFC 6902 operations."
+
+# pg_advisory_xact_lock key of the chain head: any constant that nothing else uses.
+CHAIN_LOCK_KEY = 0x617564697463  # "auditc"
+SEARCH_VALUE_MAX = 200
+SEARCH_TEXT_MAX = 20_000
+
+
+class AuditRecordError(ValueError):
+    """An audit event that cannot be recorded as given (a programming error in the caller)."""
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    outcome: str = AuditOutcome.SUCCESS,
+    sandbox: str = "",
+    spec_id: str = "",
+    change_request_id: int | None = None,
+    before: Any = None,
+    after: Any = None,
+    patch: list[dict] | None = None,
+    http: dict | list[dict] | None = None,
+    detail: str = "",
+    correlation_id: str | None = None,
+) -> AuditEvent:
+    """Append one event to the chain and return it.
+
+    Runs in its own short transaction (nested in the caller's if there is one). Writers are
+    serialised on the chain head, so two of them never fork the chain: on PostgreSQL by a
+    transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions.
+    """
+    if action not in AuditAction.values:
+        raise AuditRecordError(UNKNOWN_ACTION.format(action=action))
+    if outcome not in AuditOutcome.values:
+        raise AuditRecordError(UNKNOWN_OUTCOME.format(outcome=outcome))
+    for field, value in (("before", before), ("after", after), ("patch", patch), ("http", http)):
+        _ensure_json(field, value)
+    if patch is None and (before is not None or after is not None):
+        patch = jsonpatch.make_patch(before, after).patch
+    if patch is not None and (not isinstance(patch, list) or not all(isinstance(op, dict) for op in patch)):
+        raise AuditRecordError(BAD_PATCH)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    actor_username = actor.get_username() if actor is not None else ""
+    correlation_id = correlation_id_accepted(correlation_id) or correlation_id_current() or correlation_id_new()
+    detail = BEARER.sub(REDACTED, detail or "")
+    event = AuditEvent(
+        actor=actor,
+        actor_username=actor_username,
+        action=action,
+        sandbox=sandbox or "",
+        spec_id=spec_id or "",
+        change_request_id=change_request_id,
+        outcome=outcome,
+        before=before,
+        after=after,
+        patch=patch,
+        http=http_scrubbed(http),
+        correlation_id=correlation_id,
+        detail=detail,
+        search_text=search_text_for(
+            detail=detail,
+            sandbox=sandbox,
+            spec_id=spec_id,
+            actor_username=actor_username,
+            correlation_id=correlation_id,
+            before=before,
+            patch=patch,
+        ),
+    )
+    using = router.db_for_write(AuditEvent)
+    with transaction.atomic(using=using):
+        _chain_head_lock(using)
+        head = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
+        event.seq, event.prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        event.at = timezone.now()
+        event.hash = event_hash(event)
+        event.save(using=using)
+    return event
+
+
+def _chain_head_lock(using: str) -> None:
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    # SQLite: the project opens every transaction IMMEDIATE, which already serialises writers.
+
+
+def _ensure_json(field: str, value: Any) -> None:
+    try:
+        json.dumps(value, allow_nan=False, default=_refuse)
+    except (TypeError, ValueError) as error:
+        raise AuditRecordError(NOT_JSON.format(field=field)) from error
+
+
+def _refuse(value: Any) -> Any:
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    raise TypeError(type(value).__name__)
+
+
+def search_text_for(
+    *,
+    detail: str,
+    sandbox: str,
+    spec_id: str,
+    actor_username: str,
+    correlation_id: str,
+    before: Any,
+    patch: list[dict] | None,
+) -> str:
+    """The lower-cased text `q` matches: the event's words, ids and every value the change touched.
+
+    Values come from the patch (added and replacing values) and, for removed, replaced or moved
+    paths, from `before`: a connection spec id removed from a list appears in no patch value.
+    """
+    parts = [detail, sandbox, spec_id, actor_username, correlation_id]
+    seen: set[str] = set()
+    current = copy.deepcopy(before)
+    for op in patch or []:
+        touched = [op["value"]] if "value" in op else []
+        pointer = op.get("from") if op.get("op") in ("move", "copy") else op.get("path")
+        if op.get("op") in ("remove", "replace", "move", "copy") and isinstance(pointer, str):
+            touched.append(_resolved(current, pointer))
+        current = _applied(current, op)
+        for value in touched:
+            for text in _strings(value):
+                if text not in seen and len(text) <= SEARCH_VALUE_MAX:
+                    seen.add(text)
+                    parts.append(text)
+    text = "\n".join(part for part in parts if part).lower()
+    return text[:SEARCH_TEXT_MAX]
+
+
+def _applied(document: Any, op: dict) -> Any:
+    # Later operations' paths refer to the document as changed by the earlier ones.
+    if document is None and op.get("path") != "":
+        return None
+    try:
+        return jsonpatch.apply_patch(document, [copy.deepcopy(op)], in_place=True)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, KeyError, IndexError):
+        return None
+
+
+def _resolved(document: Any, pointer: str) -> Any:
+    if document is None:
+        return None
+    try:
+        return jsonpointer.resolve_pointer(document, pointer, None)
+    except jsonpointer.JsonPointerException:
+        return None
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield str(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)

@@ -1,0 +1,118 @@
+"""The audit log: a filterable page, one event, CSV / JSON Lines exports and a JSON API.
+
+All of it requires the `view_audit` permission (the Auditors group, and superusers).
+"""
+
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from flowadmin.accounts.roles import VIEW_AUDIT
+from flowadmin.audit.exports import csv_stream, event_as_dict, jsonl_stream
+from flowadmin.audit.forms import AuditFilterForm
+from flowadmin.audit.selectors import PAGE_SIZE, audit_event_detail, audit_event_export, audit_event_page
+
+INVALID_FILTERS = "Invalid filter values."
+CURSOR_PARAMS = ("before", "after")
+
+
+@never_cache
+@require_GET
+@permission_required(VIEW_AUDIT, raise_exception=True)
+def index(request):
+    form = AuditFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        data = form.cleaned_data
+        page = audit_event_page(
+            filters=form.filters(), before=data["before"], after=data["after"], with_documents=False
+        )
+    template = "audit/index.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#results"
+    response = render(request, template, {"form": form, "page": page, "page_size": PAGE_SIZE})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@never_cache
+@require_GET
+@permission_required(VIEW_AUDIT, raise_exception=True)
+def event(request, seq: int):
+    detail = audit_event_detail(seq=seq)
+    if detail is None:
+        raise Http404("No audit event with this number.")
+    context = {"detail": detail, "event": detail.event, "change_request_url": _change_request_url(detail.event)}
+    return render(request, "audit/event.html", context)
+
+
+@never_cache
+@require_GET
+@permission_required(VIEW_AUDIT, raise_exception=True)
+def api(request):
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"error": INVALID_FILTERS, "errors": _errors(form)}, status=400)
+    data = form.cleaned_data
+    page = audit_event_page(filters=form.filters(), before=data["before"], after=data["after"])
+    return JsonResponse(
+        {
+            "results": [event_as_dict(event) for event in page.events],
+            "next": _cursor_url(request, "before", page.older),
+            "previous": _cursor_url(request, "after", page.newer),
+        }
+    )
+
+
+@never_cache
+@require_GET
+@permission_required(VIEW_AUDIT, raise_exception=True)
+def export_csv(request):
+    return _export(request, csv_stream, "csv", "text/csv; charset=utf-8")
+
+
+@never_cache
+@require_GET
+@permission_required(VIEW_AUDIT, raise_exception=True)
+def export_jsonl(request):
+    return _export(request, jsonl_stream, "jsonl", "application/x-ndjson; charset=utf-8")
+
+
+def _export(request, stream, extension: str, content_type: str):
+    """Stream every event matching the filters (page cursors are ignored), oldest first."""
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"error": INVALID_FILTERS, "errors": _errors(form)}, status=400)
+    response = StreamingHttpResponse(stream(audit_event_export(filters=form.filters())), content_type=content_type)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="flowadmin-audit-{stamp}.{extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _errors(form: AuditFilterForm) -> dict[str, list[str]]:
+    return {field: [str(error) for error in errors] for field, errors in form.errors.items()}
+
+
+def _cursor_url(request, name: str, value: int | None) -> str | None:
+    if value is None:
+        return None
+    query = request.GET.copy()
+    for param in CURSOR_PARAMS:
+        query.pop(param, None)
+    query[name] = str(value)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+def _change_request_url(event) -> str | None:
+    if event.change_request_id is None:
+        return None
+    try:
+        return reverse("changes:detail", args=[event.change_request_id])
+    except NoReverseMatch:
+        return f"/changes/{event.change_request_id}/"
