@@ -1,0 +1,228 @@
+"""Reads of the catalog: every queryset the pages need, built here with what they need and no more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.http import Http404
+
+from flowadmin.catalog.models import (
+    ConnectionSpec,
+    FlowSpec,
+    FlowSpecSource,
+    FlowSpecVersion,
+    Sandbox,
+    SyncRun,
+    SyncRunSandbox,
+)
+from flowadmin.flowservice.documents import DiffLine, line_diff
+
+SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
+FLOWSPEC_NOT_FOUND = "No flow spec with id “{spec_id}” is cached for sandbox “{sandbox}”."
+SYNC_RUN_NOT_FOUND = "No sync run {pk}."
+
+# ?sort= values and the ordering each means; vanished specs always come last.
+FLOWSPEC_SORTS = {
+    "name": ("name", "spec_id"),
+    "-name": ("-name", "-spec_id"),
+    "id": ("spec_id",),
+    "-id": ("-spec_id",),
+    "provider": ("provider_id", "name"),
+    "-provider": ("-provider_id", "name"),
+    "version": ("version", "name"),
+    "-version": ("-version", "name"),
+    "sources": ("source_count", "name"),
+    "-sources": ("-source_count", "name"),
+    "frequency": ("frequency", "name"),
+    "-frequency": ("-frequency", "name"),
+    "updated": (F("remote_updated_at").asc(nulls_first=True), "name"),
+    "-updated": (F("remote_updated_at").desc(nulls_last=True), "name"),
+}
+DEFAULT_FLOWSPEC_SORT = "name"
+FLOWSPEC_LIST_FIELDS = (
+    "spec_id",
+    "name",
+    "provider_id",
+    "version",
+    "frequency",
+    "source_count",
+    "remote_updated_at",
+    "fetched_at",
+    "vanished_at",
+    "sandbox_id",
+)
+
+
+def sandbox_list() -> QuerySet[Sandbox]:
+    """Every known sandbox with its number of cached (not vanished) flow specs; active ones first."""
+    inactive_last = Case(When(state="active", then=Value(0)), default=Value(1))
+    return Sandbox.objects.annotate(
+        spec_count=Count("flow_specs", filter=Q(flow_specs__vanished_at__isnull=True))
+    ).order_by(inactive_last, "name")
+
+
+def sandbox_get(*, name: str) -> Sandbox:
+    """The sandbox called ``name``; `Http404` with a sentence saying so when there is none."""
+    sandbox = Sandbox.objects.filter(name=name).first()
+    if sandbox is None:
+        raise Http404(SANDBOX_NOT_FOUND.format(name=name))
+    return sandbox
+
+
+def sandboxes_cached_any() -> bool:
+    return FlowSpec.objects.exists()
+
+
+def flowspec_sort(value: str | None) -> str:
+    """The whitelisted sort key for ``value`` (the default for anything else)."""
+    return value if value in FLOWSPEC_SORTS else DEFAULT_FLOWSPEC_SORT
+
+
+def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAULT_FLOWSPEC_SORT) -> QuerySet[FlowSpec]:
+    """The cached flow specs of a sandbox, matching ``query`` and ordered by ``sort``.
+
+    ``query`` matches a name (contains, any case), a flow spec id (prefix) or a connection spec id the
+    spec lists (exact, through the indexed attachment table).
+    """
+    in_sandbox = Q(sandbox=sandbox) if isinstance(sandbox, Sandbox) else Q(sandbox__name=sandbox)
+    specs = FlowSpec.objects.only(*FLOWSPEC_LIST_FIELDS).filter(in_sandbox)
+    query = query.strip()
+    if query:
+        lowered = query.lower()
+        attached = FlowSpecSource.objects.filter(connection_spec_id=lowered).values("flow_spec_id")
+        specs = specs.filter(Q(name__icontains=query) | Q(spec_id__istartswith=lowered) | Q(pk__in=attached))
+    ordering = FLOWSPEC_SORTS[flowspec_sort(sort)]
+    return specs.order_by(F("vanished_at").asc(nulls_first=True), *ordering)
+
+
+def flowspecs_using(*, connection_spec_id: str, sandbox: str | None = None) -> QuerySet[FlowSpec]:
+    """Cached flow specs that list ``connection_spec_id`` as a source (for change requests and checks)."""
+    specs = FlowSpec.objects.filter(
+        attachments__connection_spec_id=connection_spec_id.strip().lower(),
+        attachments__role=FlowSpecSource.Role.SOURCE,
+    ).select_related("sandbox")
+    if sandbox is not None:
+        specs = specs.filter(sandbox__name=sandbox)
+    return specs.order_by("sandbox__name", "name")
+
+
+def flowspec_get(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
+    """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing."""
+    sandbox_name = sandbox.name if isinstance(sandbox, Sandbox) else sandbox
+    spec = FlowSpec.objects.select_related("sandbox").filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
+    if spec is None:
+        spec = (
+            FlowSpec.objects.select_related("sandbox")
+            .filter(sandbox__name=sandbox_name, spec_id=spec_id.strip().lower())
+            .first()
+        )
+    if spec is None:
+        raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=spec_id, sandbox=sandbox_name))
+    return spec
+
+
+@dataclass(frozen=True)
+class ConnectionSpecRef:
+    """A connection spec id as a flow spec lists it, with what the sandbox's cache knows of it."""
+
+    spec_id: str
+    name: str = ""
+    provider_id: str = ""
+    known: bool = False
+
+
+def flowspec_connection_specs(*, flow_spec: FlowSpec) -> dict[str, list[ConnectionSpecRef]]:
+    """``{"source": [...], "target": [...]}``: the document's ids, in order, resolved to names."""
+    document = flow_spec.document if isinstance(flow_spec.document, dict) else {}
+    listed = {
+        "source": _ids(document.get("sourceConnectionSpecIds")),
+        "target": _ids(document.get("targetConnectionSpecIds")),
+    }
+    wanted = {spec_id.lower() for ids in listed.values() for spec_id in ids}
+    known = {
+        row.spec_id.lower(): row
+        for row in ConnectionSpec.objects.filter(sandbox_id=flow_spec.sandbox_id, spec_id__in=wanted).only(
+            "spec_id", "name", "provider_id"
+        )
+    }
+    return {
+        role: [
+            ConnectionSpecRef(spec_id=spec_id, name=known[key].name, provider_id=known[key].provider_id, known=True)
+            if (key := spec_id.lower()) in known
+            else ConnectionSpecRef(spec_id=spec_id)
+            for spec_id in ids
+        ]
+        for role, ids in listed.items()
+    }
+
+
+def _ids(value) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [item.strip() for item in value if isinstance(item, str) and item.strip()]
+
+
+def flowspec_versions(*, flow_spec: FlowSpec) -> QuerySet[FlowSpecVersion]:
+    """The spec's version history, newest first, without the documents."""
+    return flow_spec.versions.only(
+        "id", "flow_spec_id", "content_hash", "seen_at", "origin", "change_request_id"
+    ).order_by("-seen_at", "-id")
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    old: FlowSpecVersion
+    new: FlowSpecVersion
+    lines: list[DiffLine]
+
+
+def flowspec_version_diff(
+    *, flow_spec: FlowSpec, versions: list[FlowSpecVersion], old_id: str | None, new_id: str | None
+) -> VersionDiff | None:
+    """The line diff between two versions of the spec (default: the latest two); None with fewer than two.
+
+    Ids that are not versions of this spec fall back to the default.
+    """
+    by_id = {str(version.pk): version for version in versions}
+    if len(by_id) < 2:
+        return None
+    new = by_id.get(new_id or "") or versions[0]
+    old = by_id.get(old_id or "")
+    if old is None:
+        old = versions[1] if new.pk == versions[0].pk else versions[0]
+    documents = dict(FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).values_list("pk", "document"))
+    return VersionDiff(old=old, new=new, lines=line_diff(documents[old.pk], documents[new.pk]))
+
+
+def sync_run_get(*, pk: int) -> SyncRun:
+    run = SyncRun.objects.filter(pk=pk).first()
+    if run is None:
+        raise Http404(SYNC_RUN_NOT_FOUND.format(pk=pk))
+    return run
+
+
+def sync_run_latest_active() -> SyncRun | None:
+    """The newest run still going (so a page opened meanwhile shows its progress)."""
+    runs = SyncRun.objects.filter(finished_at__isnull=True).order_by("-created_at", "-id")[:5]
+    return next((run for run in runs if run.is_active), None)
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    run: SyncRun
+    items: list[SyncRunSandbox]
+    total: int
+    done: int
+    failed: int
+
+    @property
+    def active(self) -> bool:
+        return self.run.is_active
+
+
+def sync_run_progress(*, run: SyncRun) -> SyncProgress:
+    items = list(run.items.order_by("sandbox_name"))
+    done = sum(1 for item in items if item.is_done)
+    failed = sum(1 for item in items if item.state == SyncRunSandbox.State.FAILED)
+    return SyncProgress(run=run, items=items, total=len(items), done=done, failed=failed)
