@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,14 +47,14 @@ class ImsTokenProvider:
         self._margin = margin
         self._lock = threading.Lock()
         self._token: _Token | None = None
+        self._recent: deque[str] = deque(maxlen=3)  # tokens handed out lately, redacted wherever seen
 
     def __repr__(self) -> str:
         return f"ImsTokenProvider(token_url={self.token_url!r}, client_id={self.client_id!r})"
 
     def secrets(self) -> tuple[str, ...]:
-        """What must never be shown: the client secret and the current token."""
-        token = self._token
-        return (self._client_secret, token.value) if token else (self._client_secret,)
+        """What must never be shown: the client secret and the tokens handed out lately."""
+        return (self._client_secret, *self._recent)
 
     def token(self) -> str:
         token = self._token
@@ -104,4 +105,5 @@ class ImsTokenProvider:
             lifetime /= 1000
         lifetime = max(lifetime, 0.0)
         margin = min(self._margin, lifetime / 10)
+        self._recent.append(value)
         return _Token(value=value, renew_at=self._clock() + lifetime - margin)

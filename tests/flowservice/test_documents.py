@@ -1,0 +1,282 @@
+import json
+import random
+
+import jsonpatch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flowadmin.flowservice import documents
+from flowadmin.flowservice.documents import (
+    READ_ONLY_FIELDS,
+    DiffLine,
+    canonical_json,
+    content_hash,
+    json_patch,
+    line_diff,
+    pretty_json,
+    put_body,
+    source_ids,
+    validate_document,
+    with_source_ids,
+)
+from tests.flowservice.conftest import NEW_SOURCE_ID, streaming_spec
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+keys = (
+    st.text(max_size=12)
+    | st.sampled_from(sorted(READ_ONLY_FIELDS))
+    | st.sampled_from(["id", "name", "sourceConnectionSpecIds", "optionSpec"])
+)
+json_documents = st.dictionaries(keys, json_values, max_size=10)
+ids = st.lists(st.uuids().map(str), max_size=5)
+
+
+def shuffled(value, rng: random.Random):
+    """The same JSON value with every object's keys in another order."""
+    if isinstance(value, dict):
+        items = list(value.items())
+        rng.shuffle(items)
+        return {key: shuffled(item, rng) for key, item in items}
+    if isinstance(value, list):
+        return [shuffled(item, rng) for item in value]
+    return value
+
+
+# --- put_body ------------------------------------------------------------------------------------
+def test_put_body_drops_the_read_only_metadata_and_keeps_the_rest():
+    body = put_body(streaming_spec(etag='"3"', _links={"self": {"href": "x"}}))
+    assert not READ_ONLY_FIELDS & body.keys()
+    assert body["undocumentedFlag"] == {"keep": ["me", 1, None]}
+    assert list(body) == [
+        "id",
+        "name",
+        "providerId",
+        "version",
+        "attributes",
+        "sourceConnectionSpecIds",
+        "targetConnectionSpecIds",
+        "optionSpec",
+        "permissionsInfo",
+        "undocumentedFlag",
+    ]
+
+
+@settings(deadline=None)
+@given(json_documents)
+def test_put_body_loses_no_field_but_metadata(document):
+    body = put_body(document)
+    assert list(body) == [key for key in document if key not in READ_ONLY_FIELDS]
+    for key, value in body.items():
+        assert canonical_json(value) == canonical_json(document[key])
+
+
+@settings(deadline=None)
+@given(json_documents)
+def test_put_body_is_a_copy(document):
+    body = put_body(document)
+    before = canonical_json(document)
+    for value in body.values():
+        if isinstance(value, list):
+            value.append("changed")
+        elif isinstance(value, dict):
+            value["changed"] = True
+    assert canonical_json(document) == before
+
+
+# --- canonical form and hash -----------------------------------------------------------------------
+def test_canonical_json_sorts_keys_and_is_compact():
+    assert canonical_json({"b": 1, "a": [1, {"d": 2, "c": "é"}]}) == '{"a":[1,{"c":"é","d":2}],"b":1}'
+
+
+def test_pretty_json_sorts_keys_and_indents_by_two():
+    assert pretty_json({"b": 1, "a": 2}) == '{\n  "a": 2,\n  "b": 1\n}'
+
+
+@settings(deadline=None)
+@given(json_documents, st.dictionaries(st.sampled_from(sorted(READ_ONLY_FIELDS)), json_values), st.randoms())
+def test_content_hash_ignores_metadata_and_key_order(document, metadata, rng):
+    other = shuffled({**document, **metadata}, rng)
+    assert content_hash(other) == content_hash(document)
+
+
+def test_content_hash_changes_with_any_field_that_a_put_sends():
+    document = streaming_spec()
+    assert content_hash(document) != content_hash({**document, "undocumentedFlag": {"keep": ["me"]}})
+    assert content_hash(document) != content_hash(with_source_ids(document, []))
+    assert content_hash(document) == content_hash({**document, "updatedAt": 1})
+
+
+def test_content_hash_tells_numbers_from_booleans():
+    assert content_hash({"a": 1}) != content_hash({"a": True})
+
+
+# --- source ids ------------------------------------------------------------------------------------
+def test_source_ids_reads_the_list_and_tolerates_its_absence():
+    assert source_ids(streaming_spec()) == ["d8a6f005-7eaf-4153-983e-e8574508b877"]
+    assert source_ids({}) == []
+    assert source_ids({"sourceConnectionSpecIds": "nope"}) == []
+
+
+def test_with_source_ids_replaces_the_list_in_place_and_leaves_the_original_alone():
+    document = streaming_spec()
+    new = with_source_ids(document, [*source_ids(document), NEW_SOURCE_ID])
+    assert new["sourceConnectionSpecIds"] == ["d8a6f005-7eaf-4153-983e-e8574508b877", NEW_SOURCE_ID]
+    assert list(new) == list(document)
+    assert document["sourceConnectionSpecIds"] == ["d8a6f005-7eaf-4153-983e-e8574508b877"]
+
+
+@settings(deadline=None)
+@given(json_documents, ids)
+def test_with_source_ids_changes_only_that_field(document, new_ids):
+    new = with_source_ids(document, new_ids)
+    assert new["sourceConnectionSpecIds"] == new_ids
+    rest = {key: value for key, value in new.items() if key != "sourceConnectionSpecIds"}
+    before = {key: value for key, value in document.items() if key != "sourceConnectionSpecIds"}
+    assert canonical_json(rest) == canonical_json(before)
+    assert [key for key in new if key in document] == list(document)
+
+
+# --- differences -----------------------------------------------------------------------------------
+def test_json_patch_of_an_added_source_id_is_one_add():
+    old = put_body(streaming_spec())
+    new = with_source_ids(old, [*source_ids(old), NEW_SOURCE_ID])
+    assert json_patch(old, new) == [{"op": "add", "path": "/sourceConnectionSpecIds/1", "value": NEW_SOURCE_ID}]
+
+
+def test_json_patch_of_equal_documents_is_empty():
+    assert json_patch(streaming_spec(), streaming_spec()) == []
+
+
+@settings(deadline=None, max_examples=300)
+@given(json_documents, json_documents)
+def test_applying_json_patch_of_old_and_new_to_old_gives_new(old, new):
+    patched = jsonpatch.apply_patch(old, json_patch(old, new))
+    assert canonical_json(patched) == canonical_json(new)
+
+
+@settings(deadline=None)
+@given(json_documents, ids)
+def test_json_patch_of_a_source_id_change_only_touches_that_field(document, new_ids):
+    patch = json_patch(document, with_source_ids(document, new_ids))
+    assert all(op["path"].startswith("/sourceConnectionSpecIds") for op in patch)
+
+
+def test_line_diff_of_equal_documents_is_empty():
+    assert line_diff(streaming_spec(), streaming_spec()) == []
+
+
+def test_line_diff_shows_the_added_id_with_context_and_line_numbers():
+    old = put_body(streaming_spec())
+    new = with_source_ids(old, [*source_ids(old), NEW_SOURCE_ID])
+    diff = line_diff(old, new, context=1)
+    old_lines, new_lines = pretty_json(old).splitlines(), pretty_json(new).splitlines()
+    assert [line.kind for line in diff] == ["hunk", "ctx", "del", "add", "add", "ctx"]
+    assert diff[0].text.startswith("@@ -")
+    deleted, *added = diff[2:5]
+    assert deleted.text == old_lines[deleted.old_no - 1] and deleted.new_no is None
+    assert [line.text.strip() for line in added] == ['"d8a6f005-7eaf-4153-983e-e8574508b877",', f'"{NEW_SOURCE_ID}"']
+    assert all(line.text == new_lines[line.new_no - 1] and line.old_no is None for line in added)
+    for line in (diff[1], diff[5]):
+        assert line.text == old_lines[line.old_no - 1] == new_lines[line.new_no - 1]
+
+
+def test_line_diff_hunk_headers_read_like_unified_diff():
+    old = {"a": 1, "b": 2}
+    new = {"a": 1, "b": 3}
+    assert line_diff(old, new, context=0) == [
+        DiffLine("hunk", "@@ -3 +3 @@", 3, 3),
+        DiffLine("del", '  "b": 2', 3, None),
+        DiffLine("add", '  "b": 3', None, 3),
+    ]
+
+
+def test_line_diff_against_no_document_adds_every_line():
+    diff = line_diff(None, {"a": 1})
+    assert [line.kind for line in diff] == ["hunk", "add", "add", "add"]
+    assert diff[0].text == "@@ -0,0 +1,3 @@"
+
+
+@settings(deadline=None)
+@given(json_documents, json_documents)
+def test_line_diff_rebuilds_both_sides(old, new):
+    diff = line_diff(old, new, context=10**6)
+    if canonical_json(old) == canonical_json(new):
+        assert diff == []
+        return
+    assert [line.text for line in diff if line.kind in ("ctx", "del")] == pretty_json(old).splitlines()
+    assert [line.text for line in diff if line.kind in ("ctx", "add")] == pretty_json(new).splitlines()
+
+
+# --- validation ------------------------------------------------------------------------------------
+def test_a_real_flow_spec_is_valid_with_or_without_its_metadata():
+    assert validate_document(streaming_spec()) == []
+    assert validate_document(put_body(streaming_spec())) == []
+
+
+def test_the_id_may_be_left_out_of_the_body():
+    document = put_body(streaming_spec())
+    del document["id"]
+    assert validate_document(document) == []
+
+
+def test_unknown_fields_are_allowed_everywhere():
+    document = streaming_spec(newThing={"x": [1]}, optionSpec={"name": "o", "spec": {}, "extra": 1})
+    assert validate_document(document) == []
+
+
+def test_validation_names_the_json_path_of_each_problem():
+    document = streaming_spec(
+        name="",
+        providerId="not-a-uuid",
+        sourceConnectionSpecIds=[
+            NEW_SOURCE_ID,
+            "d8a6f005-7eaf-4153-983e-e8574508b877",
+            NEW_SOURCE_ID,
+            "abc",
+            "BDB5B792-451B-42DE-ACF8-15F3195821DE",
+        ],
+        targetConnectionSpecIds=["nope"],
+        permissionsInfo={"view": [{"name": 3}]},
+    )
+    del document["version"]
+    assert validate_document(document) == [
+        "version: is required",
+        "name: must not be empty",
+        "permissionsInfo.view[0].name: 3 is not of type 'string'",
+        "providerId: 'not-a-uuid' is not a valid UUID",
+        f"sourceConnectionSpecIds: '{NEW_SOURCE_ID}' appears more than once",
+        "sourceConnectionSpecIds[3]: 'abc' is not a valid UUID",
+        "sourceConnectionSpecIds[4]: 'BDB5B792-451B-42DE-ACF8-15F3195821DE' must be written in lower case",
+        "targetConnectionSpecIds[0]: 'nope' is not a valid UUID",
+    ]
+
+
+def test_a_blank_name_is_refused():
+    assert validate_document(streaming_spec(name="   ")) == ["name: must not be blank"]
+
+
+def test_wrong_shapes_are_reported():
+    document = streaming_spec(
+        version=1, sourceConnectionSpecIds="x", transformationSpecs=[{"name": "Mapping", "spec": []}], attributes=[]
+    )
+    assert validate_document(document) == [
+        "attributes: [] is not of type 'object'",
+        "sourceConnectionSpecIds: 'x' is not of type 'array'",
+        "transformationSpecs[0].spec: [] is not of type 'object'",
+        "version: 1 is not of type 'string'",
+    ]
+
+
+def test_a_document_that_is_not_an_object_is_refused():
+    assert validate_document([]) == ["document: [] is not of type 'object'"]
+
+
+def test_the_schema_is_valid_draft_2020_12_and_compiled_once():
+    schema = json.loads(documents.SCHEMA_PATH.read_text())
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert documents._validator() is documents._validator()
