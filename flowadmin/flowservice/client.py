@@ -21,6 +21,7 @@ from flowadmin.flowservice.errors import (
     TITLE_NOT_FOUND,
     TITLE_PAGINATION_LOOP,
     FlowServiceError,
+    OutcomeUnknownError,
 )
 from flowadmin.flowservice.transport import Exchange, RetryPolicy, Transport, recording
 
@@ -131,15 +132,12 @@ class FlowServiceClient:
         )
         answer = _unwrap(payload)
         if answer is None:
-            # The server said 2xx: the change is applied, only the answer is unusable.
-            raise FlowServiceError(
+            # A 2xx whose body carries no document: most likely applied, but only a read can tell.
+            raise OutcomeUnknownError(
                 status=exchange.status,
-                code=CODE_MALFORMED,
-                title=TITLE_MALFORMED,
-                detail="The PUT succeeded but its answer carries no flow spec; read the document back",
+                detail=f"The PUT to {exchange.url} was answered without a flow spec; read the document back",
                 request_id=exchange.request_id,
                 exchange=exchange,
-                retryable=False,
             )
         return answer
 

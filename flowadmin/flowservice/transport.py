@@ -6,7 +6,9 @@ The loop is written out here rather than delegated to urllib3's ``Retry`` so tha
 
 * reads (and the IMS token request, which changes nothing) are retried on connection errors, read
   timeouts, 429, 502, 503, 504 and malformed 2xx bodies, with capped exponential back-off with
-  jitter, honouring ``Retry-After``;
+  jitter, honouring ``Retry-After``. A malformed (unparseable) 2xx answer to a read counts as
+  passing trouble because reading again is harmless and a cut or garbled body rarely repeats; when
+  the retries run out it is a `FlowServiceError` with code ``malformed-answer``, ``retryable`` True;
 * a write is retried only when it certainly never left this process (connect timeout, connection
   refused); once it may have reached the server, a lost or unreadable answer raises
   `OutcomeUnknownError`;

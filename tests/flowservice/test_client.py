@@ -395,6 +395,14 @@ def test_a_put_with_an_unreadable_success_answer_has_an_unknown_outcome(client, 
     assert len(fake.calls("PUT")) == 1
 
 
+@pytest.mark.parametrize("answer", [{}, {"items": []}, [1]])
+def test_a_put_answered_without_a_document_has_an_unknown_outcome(client, fake, answer):
+    fake.script("PUT", "*", Reply(200, answer))
+    with pytest.raises(OutcomeUnknownError) as caught:
+        client.put_flow_spec("dev", STREAMING_ID, streaming_spec())
+    assert caught.value.status == 200
+
+
 @pytest.mark.parametrize("failure", [refused, requests.ConnectTimeout])
 def test_a_put_that_never_left_may_be_retried(client, fake, waits, failure):
     fake.script("PUT", "*", failure())

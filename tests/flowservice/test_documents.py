@@ -148,6 +148,11 @@ def test_json_patch_of_an_added_source_id_is_one_add():
     assert json_patch(old, new) == [{"op": "add", "path": "/sourceConnectionSpecIds/1", "value": NEW_SOURCE_ID}]
 
 
+def test_json_patch_tells_numbers_from_booleans_and_escapes_keys():
+    assert json_patch({"a": 1}, {"a": True}) == [{"op": "replace", "path": "/a", "value": True}]
+    assert json_patch({"a/b~": [1]}, {"a/b~": [1, 2]}) == [{"op": "add", "path": "/a~1b~0/1", "value": 2}]
+
+
 def test_json_patch_of_equal_documents_is_empty():
     assert json_patch(streaming_spec(), streaming_spec()) == []
 
