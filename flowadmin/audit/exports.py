@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flowadmin.audit.chain import canonical_timestamp
@@ -71,24 +72,37 @@ def csv_stream(events: Iterable[AuditEvent]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(FIELDS)
-    for rows, event in enumerate(events, start=1):
-        record = event_as_dict(event)
-        writer.writerow([_csv_cell(name, record[name]) for name in FIELDS])
-        if rows % ROWS_PER_CHUNK == 0:
-            yield _drained(buffer)
+    with _closing(events):
+        for rows, event in enumerate(events, start=1):
+            record = event_as_dict(event)
+            writer.writerow([_csv_cell(name, record[name]) for name in FIELDS])
+            if rows % ROWS_PER_CHUNK == 0:
+                yield _drained(buffer)
     yield _drained(buffer)
 
 
 def jsonl_stream(events: Iterable[AuditEvent]) -> Iterator[str]:
     """One JSON object a line, in chunks of a few hundred lines."""
     chunk: list[str] = []
-    for event in events:
-        chunk.append(json.dumps(event_as_dict(event), ensure_ascii=False) + "\n")
-        if len(chunk) == ROWS_PER_CHUNK:
-            yield "".join(chunk)
-            chunk = []
+    with _closing(events):
+        for event in events:
+            chunk.append(json.dumps(event_as_dict(event), ensure_ascii=False) + "\n")
+            if len(chunk) == ROWS_PER_CHUNK:
+                yield "".join(chunk)
+                chunk = []
     if chunk:
         yield "".join(chunk)
+
+
+@contextmanager
+def _closing(events: Iterable[AuditEvent]) -> Iterator[None]:
+    # A download cut short must release its database cursor now, not whenever it is collected.
+    try:
+        yield
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 def _drained(buffer: io.StringIO) -> str:

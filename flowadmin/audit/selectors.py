@@ -1,15 +1,13 @@
 """Reads of the audit trail: filtered lists, keyset pages, exports, one event with its diff."""
 
 import datetime as dt
-import difflib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import QuerySet
 
 from flowadmin.audit.models import AuditEvent
+from flowadmin.flowservice.documents import DiffLine, line_diff, pretty_json
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000
@@ -34,14 +32,6 @@ class AuditPage:
     events: list[AuditEvent]
     newer: int | None  # cursor for ?after=: the page before this one, if any
     older: int | None  # cursor for ?before=: the page after this one, if any
-
-
-@dataclass(frozen=True)
-class DiffLine:
-    kind: str  # "hunk", "ctx", "add" or "del"
-    text: str
-    old_no: int | None = None
-    new_no: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,39 +119,8 @@ def audit_event_detail(*, seq: int) -> AuditEventDetail | None:
     has_documents = event.before is not None or event.after is not None
     return AuditEventDetail(
         event=event,
-        diff=document_line_diff(event.before, event.after) if has_documents else [],
+        diff=line_diff(event.before, event.after) if has_documents else [],
         patch_json=pretty_json(event.patch) if event.patch is not None else "",
         previous_seq=previous_seq,
         next_seq=next_seq,
     )
-
-
-def pretty_json(document: Any) -> str:
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-
-
-def document_line_diff(old: Any, new: Any, *, context: int = 3) -> list[DiffLine]:
-    """A line diff of two JSON documents' pretty forms, grouped in hunks with `context` lines."""
-    old_lines = pretty_json(old).splitlines() if old is not None else []
-    new_lines = pretty_json(new).splitlines() if new is not None else []
-    lines: list[DiffLine] = []
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for group in matcher.get_grouped_opcodes(context):
-        first, last = group[0], group[-1]
-        lines.append(
-            DiffLine(
-                kind="hunk", text=f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@"
-            )
-        )
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                lines.extend(
-                    DiffLine(kind="ctx", text=old_lines[i], old_no=i + 1, new_no=j1 + (i - i1) + 1)
-                    for i in range(i1, i2)
-                )
-                continue
-            if tag in ("replace", "delete"):
-                lines.extend(DiffLine(kind="del", text=old_lines[i], old_no=i + 1) for i in range(i1, i2))
-            if tag in ("replace", "insert"):
-                lines.extend(DiffLine(kind="add", text=new_lines[j], new_no=j + 1) for j in range(j1, j2))
-    return lines

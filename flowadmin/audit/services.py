@@ -13,6 +13,7 @@ from flowadmin.audit.chain import event_hash
 from flowadmin.audit.correlation import correlation_id_accepted, correlation_id_current, correlation_id_new
 from flowadmin.audit.models import GENESIS_HASH, AuditAction, AuditEvent, AuditOutcome
 from flowadmin.audit.redaction import BEARER, REDACTED, http_scrubbed
+from flowadmin.flowservice.documents import json_patch
 
 UNKNOWN_ACTION = "Unknown audit action {action!r}: add it to AuditAction first."
 UNKNOWN_OUTCOME = "Unknown audit outcome {outcome!r}: use success, failure or unknown."
@@ -57,7 +58,7 @@ def audit_record(
     for field, value in (("before", before), ("after", after), ("patch", patch), ("http", http)):
         _ensure_json(field, value)
     if patch is None and (before is not None or after is not None):
-        patch = jsonpatch.make_patch(before, after).patch
+        patch = json_patch(before, after)
     if patch is not None and (not isinstance(patch, list) or not all(isinstance(op, dict) for op in patch)):
         raise AuditRecordError(BAD_PATCH)
     if actor is not None and not getattr(actor, "is_authenticated", False):

@@ -1,5 +1,7 @@
 """Walk the audit chain in seq order, recompute every hash, report the first broken link."""
 
+from contextlib import closing
+
 from django.core.management.base import BaseCommand, CommandError
 
 from flowadmin.audit.chain import chain_check
@@ -15,8 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=2000, help="rows fetched per round trip")
 
     def handle(self, *args, chunk_size: int, **options):
-        events = AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size)
-        report = chain_check(events)
+        with closing(AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size)) as events:
+            report = chain_check(events)
         self.stdout.write(f"Checked {report.checked} audit event(s).")
         if not report.ok:
             raise CommandError(CHAIN_BROKEN.format(description=report.broken.describe(), checked=report.checked))
