@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from flowadmin.flowservice.client import FlowServiceClient
@@ -37,7 +38,11 @@ _SETTINGS = {
     "backoff_max": "FLOWSERVICE_BACKOFF_MAX",
 }
 
-_clients: dict[tuple, FlowServiceClient] = {}
+# Configurations remembered; an older one is forgotten (its client is left to whoever still holds it,
+# never closed under their feet). Production has one configuration; tests change settings often.
+MAX_CONFIGURATIONS = 8
+
+_clients: OrderedDict[tuple, FlowServiceClient] = OrderedDict()
 _clients_lock = threading.Lock()
 
 
@@ -59,4 +64,8 @@ def get_client() -> FlowServiceClient:
         client = _clients.get(key)
         if client is None:
             client = _clients[key] = FlowServiceClient(**options)
+            while len(_clients) > MAX_CONFIGURATIONS:
+                _clients.popitem(last=False)
+        else:
+            _clients.move_to_end(key)
         return client
