@@ -19,30 +19,36 @@ TWO_CURSORS = "Give either “before” or “after”, not both."
 BAD_NUMBER = "Enter a positive whole number."
 
 
-class MomentField(forms.CharField):
+class MomentField(forms.Field):
     """An ISO date or datetime, as a timezone-aware bound of an interval.
 
     `end=False` (since): a date means the start of that day. `end=True` (until): the bound is
     exclusive, so a date includes its whole day and a datetime includes that very instant.
     """
 
+    max_length = 40
+
     def __init__(self, *, end: bool, **kwargs):
         self.end = end
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 40)
         super().__init__(**kwargs)
 
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "maxlength": str(self.max_length)}
+
     def to_python(self, value) -> dt.datetime | None:
-        text = super().to_python(value)
+        text = (value or "").strip()
         if not text:
             return None
-        try:
-            moment = parse_datetime(text)
-            day = None if moment else parse_date(text)
-        except ValueError:
-            moment = day = None
+        moment = day = None
+        if len(text) <= self.max_length:
+            try:
+                day = parse_date(text)  # first: parse_datetime also takes a bare date, as midnight
+                moment = None if day else parse_datetime(text)
+            except ValueError:
+                moment = day = None
         if moment is None and day is None:
-            raise forms.ValidationError(BAD_MOMENT, code="invalid", params={"value": text})
+            raise forms.ValidationError(BAD_MOMENT, code="invalid", params={"value": text[: self.max_length]})
         try:
             if day is not None:
                 moment = dt.datetime.combine(day + dt.timedelta(days=1) if self.end else day, dt.time())

@@ -60,6 +60,7 @@ def tamper(sql: str, params: list) -> None:
     """
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE needs no pending foreign key checks
             cursor.execute("ALTER TABLE audit_event DISABLE TRIGGER USER")
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":

@@ -1,0 +1,105 @@
+import datetime as dt
+
+import pytest
+
+from .factories import record_at
+
+SPEC_A = "e77fde5a-22a8-11ed-861d-0242ac120002"
+SPEC_B = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+CONN_KEPT = "bc7b00d6-623a-4dfc-9fdb-f1240aeadaf2"
+CONN_X = "a5f14b0c-9b7c-4a1e-9d5e-0f3c1d2e3f40"
+CONN_Y = "d1e2f3a4-b5c6-47d8-89e0-a1b2c3d4e5f6"
+DOC_A0 = {"id": SPEC_A, "name": "GenericStreamingAEP", "sourceConnectionSpecIds": [CONN_KEPT]}
+DOC_A1 = {"id": SPEC_A, "name": "GenericStreamingAEP", "sourceConnectionSpecIds": [CONN_KEPT, CONN_X]}
+DOC_B0 = {"id": SPEC_B, "name": "Batch", "sourceConnectionSpecIds": [CONN_KEPT, CONN_Y]}
+DOC_B1 = {"id": SPEC_B, "name": "Batch", "sourceConnectionSpecIds": [CONN_KEPT]}
+PUT_OK = {
+    "method": "PUT",
+    "url": f"https://platform.adobe.io/data/foundation/flowservice/flowSpecs/{SPEC_A}",
+    "status": 200,
+    "request_id": "req-put-1",
+    "duration_ms": 184,
+    "attempt": 1,
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2025, 3, day, hour, minute, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="pw")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password="pw")
+
+
+@pytest.fixture
+def history(db, alice, bob):
+    """Seven events across two sandboxes, three days, two people and the system."""
+    return [
+        record_at(
+            at(1, 9),
+            action="change.proposed",
+            actor=alice,
+            sandbox="prod",
+            spec_id=SPEC_A,
+            change_request_id=7,
+            before=DOC_A0,
+            after=DOC_A1,
+            detail="Add the Acme source",
+        ),
+        record_at(
+            at(1, 10),
+            action="change.approved",
+            actor=bob,
+            sandbox="prod",
+            spec_id=SPEC_A,
+            change_request_id=7,
+            detail="looks right",
+        ),
+        record_at(
+            at(1, 10, 1),
+            action="change.applied",
+            actor=bob,
+            sandbox="prod",
+            spec_id=SPEC_A,
+            change_request_id=7,
+            before=DOC_A0,
+            after=DOC_A1,
+            http=PUT_OK,
+            detail="PUT accepted",
+        ),
+        record_at(at(2, 8), action="sandbox.synced", sandbox="dev", spec_id=SPEC_B, detail="Synced 12 flow specs"),
+        record_at(
+            at(2, 9),
+            action="change.proposed",
+            actor=alice,
+            sandbox="dev",
+            spec_id=SPEC_B,
+            change_request_id=8,
+            before=DOC_B0,
+            after=DOC_B1,
+            detail="Remove the old source",
+        ),
+        record_at(
+            at(3, 12),
+            action="change.apply_failed",
+            actor=bob,
+            outcome="failure",
+            sandbox="dev",
+            spec_id=SPEC_B,
+            change_request_id=8,
+            http={**PUT_OK, "status": 503, "request_id": "req-put-2"},
+            detail="HTTP 503 from Flow Service",
+        ),
+        record_at(at(4, 0), action="sandbox.sync_failed", outcome="unknown", sandbox="prod", detail="timeout"),
+    ]
