@@ -48,11 +48,13 @@ INVALID_SANDBOX_NAME = "Not a valid sandbox name (lower-case letters, digits, '-
 DISCOVERY_FAILED = "Could not list the sandboxes"
 RUN_ABANDONED = "The sync stopped without finishing (its server process ended)."
 UNEXPECTED_ERROR = "The sync failed unexpectedly; see the server log."
-DOCUMENT_WITHOUT_ID = "The remote document has no id."
+DOCUMENT_WITHOUT_ID = "The remote document has no usable id."
 
 # Adobe's sandbox names are lower-case letters, digits and dashes; anything else is refused, so a
 # hostile name can neither break a URL nor a file path.
 SANDBOX_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,254}$")
+# Remote ids are UUIDs; an id outside this set could not be part of a URL or a file name.
+SPEC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 STATE_ACTIVE = "active"
 STATE_GONE = "gone"  # no longer listed by the Sandbox API
 
@@ -288,7 +290,9 @@ def _attachments(flow_spec: FlowSpec) -> list[FlowSpecSource]:
 
 
 def _spec_id(document: dict) -> str:
-    return _text(document.get("id"), 64)
+    """The document's id, or "" when it has none usable in a URL (such documents are not cached)."""
+    spec_id = document.get("id")
+    return spec_id.strip() if isinstance(spec_id, str) and SPEC_ID.match(spec_id.strip()) else ""
 
 
 def _store_connection_specs(sandbox: Sandbox, remote: list[dict]) -> int:
@@ -327,7 +331,7 @@ def _store_flow_specs(sandbox: Sandbox, remote: list[dict], *, actor, connection
         if spec_id:
             wanted[spec_id] = document
         else:
-            logger.warning("sandbox %s: a flow spec without an id was ignored", sandbox.name)
+            logger.warning("sandbox %s: a flow spec without a usable id was ignored", sandbox.name)
     cached = {row.spec_id: row for row in FlowSpec.objects.filter(sandbox=sandbox)}
     created: list[FlowSpec] = []
     changed: list[tuple[FlowSpec, dict]] = []  # (row, document it had before)
@@ -548,8 +552,9 @@ def sandboxes_sync(
             sandbox_release(sandbox_name=name, token=token)
 
     workers = max(1, min(settings.FLOWADMIN_SYNC_CONCURRENCY, len(claimed)))
-    if workers == 1:
-        # In the caller's thread (and its database connection).
+    if workers == 1 or connection.in_atomic_block:
+        # In the caller's thread and database connection (inside a transaction, other connections
+        # could not see its rows: threads would only wait for its locks).
         for name in claimed:
             results[name] = one(name)
     else:
@@ -607,7 +612,7 @@ def _item_finish(run: SyncRun | None, result: SyncResult, on_result) -> None:
 
 
 # --- background runs ---------------------------------------------------------------------------
-def _open_run_holding(names: list[str]) -> SyncRun | None:
+def _open_run_holding(names: list[str], *, other_than: SyncRun) -> SyncRun | None:
     """An active run that already syncs one of ``names`` (or, for no names, any active all-sandboxes run)."""
     if names:
         candidates = SyncRun.objects.filter(
@@ -615,24 +620,25 @@ def _open_run_holding(names: list[str]) -> SyncRun | None:
         )
     else:
         candidates = SyncRun.objects.filter(finished_at__isnull=True, scope="")
-    return next((run for run in candidates.order_by("-created_at") if run.is_active), None)
+    candidates = candidates.exclude(pk=other_than.pk).order_by("-created_at")
+    return next((run for run in candidates if run.is_active), None)
 
 
 def sync_run_start(
     *,
-    names: list[str] | None = None,
+    sandbox_name: str | None = None,
     actor=None,
     background: bool = True,
     on_result: Callable[[SyncResult], None] | None = None,
 ) -> SyncRunStart:
-    """Start syncing ``names`` (None: every sandbox), or find the run that already syncs them.
+    """Start syncing one sandbox (None: every sandbox), or find the run that already syncs it.
 
     The sandboxes already known are claimed here, with the new run's token, so that a second click
     finds them claimed and gets the same run back. ``background`` runs the sync on a daemon thread
     and returns at once; otherwise it runs here and returns when done.
     """
     user = actor if getattr(actor, "is_authenticated", False) else None
-    scope = names[0].strip().lower() if names and len(names) == 1 else ""
+    scope = (sandbox_name or "").strip().lower()
     targets = [scope] if scope else list(Sandbox.objects.filter(state=STATE_ACTIVE).values_list("name", flat=True))
     with transaction.atomic():
         run = SyncRun.objects.create(
@@ -644,7 +650,7 @@ def sync_run_start(
         claimed = [name for name in targets if sandbox_claim(sandbox_name=name, token=run.token, run=run)]
         SyncRunSandbox.objects.bulk_create([SyncRunSandbox(run=run, sandbox_name=name) for name in claimed])
     if not claimed:
-        existing = _open_run_holding(targets)
+        existing = _open_run_holding(targets, other_than=run)
         if existing is not None:
             run.delete()
             return SyncRunStart(run=existing, created=False)

@@ -1,0 +1,121 @@
+"""Browse the cached flow specs per sandbox and start syncs. Everyone signed in may do both."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from flowadmin.catalog import selectors
+from flowadmin.catalog.services import sync_run_start
+from flowadmin.flowservice.documents import pretty_json
+
+PAGE_SIZE = 100
+QUERY_MAX_LENGTH = 200
+SYNC_ALREADY_RUNNING = "A sync of these sandboxes is already running: here is its progress."
+# (column label, ?sort= key) of the flow spec table's sortable columns.
+FLOWSPEC_COLUMNS = [
+    ("Name", "name"),
+    ("Id", "id"),
+    ("Provider", "provider"),
+    ("Version", "version"),
+    ("Sources", "sources"),
+    ("Frequency", "frequency"),
+    ("Remote update", "updated"),
+]
+
+
+def _htmx_fragment(request) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _render(request, template: str, fragment: str, context: dict):
+    if _htmx_fragment(request):
+        template = f"{template}#{fragment}"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _sandboxes_context(run) -> dict:
+    return {
+        "sandboxes": selectors.sandbox_list(),
+        "cached_any": selectors.sandboxes_cached_any(),
+        "progress": selectors.sync_run_progress(run=run) if run is not None else None,
+    }
+
+
+@require_GET
+def sandboxes(request):
+    context = _sandboxes_context(selectors.sync_run_latest_active())
+    return _render(request, "catalog/sandboxes.html", "sync-progress", context)
+
+
+@require_GET
+def sync_run(request, pk: int):
+    """One sync run's progress: the page without JavaScript, the polled fragment with htmx."""
+    context = _sandboxes_context(selectors.sync_run_get(pk=pk))
+    return _render(request, "catalog/sandboxes.html", "sync-progress", context)
+
+
+@require_POST
+def sync(request, sandbox: str | None = None):
+    """Start syncing every sandbox, or one; a second click finds the run already going."""
+    name = selectors.sandbox_get(name=sandbox).name if sandbox is not None else None
+    started = sync_run_start(sandbox_name=name, actor=request.user)
+    notice = "" if started.created else SYNC_ALREADY_RUNNING
+    if _htmx_fragment(request):
+        context = {**_sandboxes_context(started.run), "notice": notice}
+        return render(request, "catalog/sandboxes.html#sync-progress", context)
+    if notice:
+        messages.info(request, notice)
+    return redirect("catalog:sync_run", pk=started.run.pk)
+
+
+@require_GET
+def sandbox(request, sandbox: str):
+    return redirect("catalog:flowspecs", sandbox=selectors.sandbox_get(name=sandbox).name)
+
+
+def _sort_columns(sort: str) -> list[dict]:
+    """Each sortable column with its ``aria-sort`` direction and the ?sort= a click on it asks for."""
+    columns = []
+    for label, key in FLOWSPEC_COLUMNS:
+        direction = "ascending" if sort == key else "descending" if sort == f"-{key}" else ""
+        columns.append({"label": label, "direction": direction, "next": f"-{key}" if sort == key else key})
+    return columns
+
+
+@require_GET
+def flowspecs(request, sandbox: str):
+    sandbox_row = selectors.sandbox_get(name=sandbox)
+    query = request.GET.get("q", "").strip()[:QUERY_MAX_LENGTH]
+    sort = selectors.flowspec_sort(request.GET.get("sort"))
+    specs = selectors.flowspec_list(sandbox=sandbox_row, query=query, sort=sort)
+    page = Paginator(specs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "sandbox": sandbox_row,
+        "query": query,
+        "sort": sort,
+        "page": page,
+        "columns": _sort_columns(sort),
+    }
+    return _render(request, "catalog/flowspecs.html", "results", context)
+
+
+@require_GET
+def flowspec(request, sandbox: str, spec_id: str):
+    spec = selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
+    versions = list(selectors.flowspec_versions(flow_spec=spec))
+    diff = selectors.flowspec_version_diff(
+        flow_spec=spec, versions=versions, old_id=request.GET.get("from"), new_id=request.GET.get("to")
+    )
+    context = {
+        "sandbox": spec.sandbox,
+        "spec": spec,
+        "connection_specs": selectors.flowspec_connection_specs(flow_spec=spec),
+        "versions": versions,
+        "diff": diff,
+        "pretty_document": pretty_json(spec.document),
+    }
+    return _render(request, "catalog/flowspec.html", "versions", context)
