@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate seed lint serve clean
+.PHONY: run test install install-dev migrate seed lint serve clean browser screenshots
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,15 @@ run: seed
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
-test: install-dev
+# Debian's Chromium and axe-core for the browser suite (tests/e2e); quick when both are there.
+browser:
+	bash scripts/install-browser.sh
+
+# PNGs of the main screens per role at 1280 and 390 px wide, into docs/screenshots/.
+screenshots: install-dev browser
+	$(PY) -m tests.e2e.screenshots
+
+test: install-dev browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

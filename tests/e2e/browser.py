@@ -1,0 +1,120 @@
+"""Debian's Chromium under Playwright, and a log of what the browser complains about.
+
+Playwright's own browser builds are not used (they cannot be downloaded here); the suite drives
+``/usr/bin/chromium``, which ``scripts/install-browser.sh`` installs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Browser, BrowserContext, Playwright
+
+CHROMIUM = Path(os.environ.get("FLOWADMIN_E2E_CHROMIUM", "/usr/bin/chromium"))
+# Without the background-networking flags Chromium dials out at start-up, which this closed network
+# refuses; QUIC, sync and component updates are more of the same.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+# Chromium asks every site for /favicon.ico on its own; base.html declares no icon yet, so that
+# probe 404s. It is the browser's request, not the page's: not counted as a page error.
+IGNORED_CONSOLE_ERROR_PATHS = ("/favicon.ico",)
+
+# Runs in every document before the page's own scripts. Init scripts are not subject to the page's
+# CSP, and the binding it reports to survives navigations (a window variable would not).
+_REPORT_BINDING = "__flowadminE2eReport"
+_CSP_LISTENER = f"""
+document.addEventListener("securitypolicyviolation", (event) => {{
+  try {{
+    window.{_REPORT_BINDING}({{
+      directive: event.effectiveDirective,
+      blocked: event.blockedURI,
+      source: event.sourceFile,
+      line: event.lineNumber,
+      sample: event.sample,
+      document: event.documentURI,
+    }});
+  }} catch (error) {{ /* binding gone: the context is closing */ }}
+}}, true);
+"""
+
+
+class BrowserUnavailableError(RuntimeError):
+    pass
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Launch Debian's Chromium headless; fail loudly (never skip) when it cannot start."""
+    if not CHROMIUM.exists():
+        raise BrowserUnavailableError(f"{CHROMIUM} is missing: run `make browser` (scripts/install-browser.sh)")
+    try:
+        return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    except Exception as error:
+        raise BrowserUnavailableError(f"Chromium at {CHROMIUM} did not start: {error}") from error
+
+
+@dataclass
+class BrowserLog:
+    """Console errors, uncaught page errors and CSP violations seen in one browser context."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    csp_violations: list[dict] = field(default_factory=list)
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("console", self._on_console)
+        context.on("weberror", lambda web_error: self.page_errors.append(str(web_error.error)))
+        context.expose_binding(_REPORT_BINDING, lambda _source, violation: self.csp_violations.append(violation))
+        context.add_init_script(_CSP_LISTENER)
+
+    def _on_console(self, message) -> None:
+        if message.type == "error":
+            where = message.location.get("url", "") if message.location else ""
+            if urlsplit(where).path in IGNORED_CONSOLE_ERROR_PATHS:
+                return
+            self.console_errors.append(f"{message.text} ({where})" if where else message.text)
+
+    def problems(self) -> list[str]:
+        return (
+            [f"console error: {text}" for text in self.console_errors]
+            + [f"uncaught error: {text}" for text in self.page_errors]
+            + [
+                "CSP violation: {directive} blocked {blocked!r} in {document} ({source}:{line}) {sample!r}".format(**v)
+                for v in self.csp_violations
+            ]
+        )
+
+    def clear(self) -> None:
+        self.console_errors.clear()
+        self.page_errors.clear()
+        self.csp_violations.clear()
+
+
+def flush(context: BrowserContext) -> None:
+    """Round-trip to every open page so that events the browser already sent have been handled."""
+    for page in context.pages:
+        if not page.is_closed():
+            try:
+                page.evaluate("0")
+            except Exception:  # noqa: S112 - a page navigating or crashing away has nothing left to flush
+                continue
+
+
+def assert_browser_clean(context: BrowserContext, log: BrowserLog) -> None:
+    """Fail listing every console error, uncaught error and CSP violation the context saw."""
+    flush(context)
+    problems = log.problems()
+    assert not problems, "the browser reported problems:\n  " + "\n  ".join(problems)

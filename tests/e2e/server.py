@@ -1,0 +1,245 @@
+"""A real flowadmin server for the browser suite: gunicorn on a free loopback port, a throw-away database.
+
+Not the Django test client and not LiveServerThread: the dashboard calls the embedded emulator over
+HTTP, so it is served the way production serves it (gunicorn, threaded worker, whitenoise), in its
+own process with its own environment.
+
+    with E2EServer() as server:
+        server.url        # http://127.0.0.1:<port>
+        server.log_tail()  # the last lines gunicorn, migrate and seed_demo wrote
+
+The database is a SQLite file in a temporary folder, or, when ``DATABASE_URL`` points at PostgreSQL,
+a database ``flowadmin_e2e_<pid>`` created on that server and dropped again at the end.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import environ
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+
+# The emulator's demo credentials (DESIGN.md: the emulator accepts exactly these while it is on).
+DEMO_CLIENT_ID = "flowadmin-demo-client"
+DEMO_CLIENT_SECRET = "flowadmin-demo-secret"
+DEMO_ORG_ID = "0123456789ABCDEF01234567@AdobeOrg"
+
+STARTUP_DEADLINE_SECONDS = 90  # a ceiling for a loaded 2-core machine, not a performance expectation
+STOP_DEADLINE_SECONDS = 15
+POSTGRES_ENGINES = ("django.db.backends.postgresql", "django.contrib.gis.db.backends.postgis")
+
+
+class ServerError(RuntimeError):
+    """The server could not be prepared or started; the message carries the tail of its log."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _with_database_name(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + quote(name)))
+
+
+@contextlib.contextmanager
+def throwaway_database(workdir: Path, source_url: str | None = None) -> Iterator[str]:
+    """Yield the DATABASE_URL of an empty database that is removed afterwards."""
+    source_url = source_url if source_url is not None else os.environ.get("DATABASE_URL", "")
+    config = environ.Env.db_url_config(source_url) if source_url else {}
+    if config.get("ENGINE") not in POSTGRES_ENGINES:
+        yield f"sqlite:///{workdir / 'e2e.sqlite3'}"
+        return
+
+    import psycopg
+    from psycopg import sql
+
+    name = f"flowadmin_e2e_{os.getpid()}"
+    connect_kwargs = {
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "autocommit": True,
+    }
+
+    def admin_connection():
+        # The maintenance database first; the one in DATABASE_URL when "postgres" is not reachable.
+        try:
+            return psycopg.connect(dbname="postgres", **connect_kwargs)
+        except psycopg.OperationalError:
+            return psycopg.connect(dbname=config["NAME"], **connect_kwargs)
+
+    with admin_connection() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _with_database_name(source_url, name)
+    finally:
+        with admin_connection() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+class E2EServer:
+    """flowadmin under gunicorn with the embedded emulator and the demo users; use as a context manager."""
+
+    def __init__(self, *, port: int | None = None, extra_env: dict[str, str] | None = None, keep_files: bool = False):
+        self.port = port or free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.extra_env = dict(extra_env or {})
+        self.keep_files = keep_files or os.environ.get("FLOWADMIN_E2E_KEEP", "") not in ("", "0")
+        self.workdir: Path | None = None
+        self.log_path: Path | None = None
+        self.database_url = ""
+        self._process: subprocess.Popen | None = None
+        self._stack = contextlib.ExitStack()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> E2EServer:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="flowadmin-e2e-"))
+        self.log_path = self.workdir / "server.log"
+        self.log_path.touch()
+        self._stack.callback(self._remove_workdir)
+        self.database_url = self._stack.enter_context(throwaway_database(self.workdir))
+        self._manage("migrate", "--noinput")
+        self._manage("seed_demo")
+        self._spawn_gunicorn()
+        atexit.register(self.stop)
+        self._wait_until_healthy()
+
+    def stop(self) -> None:
+        """Stop gunicorn (its whole process group), drop the database, remove the temp folder. Idempotent."""
+        atexit.unregister(self.stop)
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_DEADLINE_SECONDS)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self._stack.close()
+
+    # --- what tests use -----------------------------------------------------------------------
+    def log_tail(self, lines: int = 60) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no server log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def environment(self) -> dict[str, str]:
+        """The server's environment: the emulator on, demo credentials, DEBUG (the demo users need it)."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "FLOWADMIN_BASE_URL": self.url,
+                "DEBUG": "true",
+                "FLOWADMIN_EMULATOR": "true",
+                # Set, not removed, so that a developer's .env cannot point the suite at Adobe.
+                "PLATFORM_URL": "",
+                "IMS_URL": f"{self.url}/emulator",
+                "ADOBE_CLIENT_ID": DEMO_CLIENT_ID,
+                "ADOBE_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+                "ADOBE_ORG_ID": DEMO_ORG_ID,
+                "ALLOWED_HOSTS": f"{HOST},localhost",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.pop("DJANGO_SETTINGS_MODULE", None)  # manage.py and wsgi.py pick flowadmin.settings
+        env.update(self.extra_env)
+        return env
+
+    # --- internals ----------------------------------------------------------------------------
+    def _manage(self, *args: str) -> None:
+        with self.log_path.open("a") as log:
+            log.write(f"$ manage.py {' '.join(args)}\n")
+            log.flush()
+            result = subprocess.run(
+                [sys.executable, "manage.py", *args],
+                cwd=REPO_ROOT,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        if result.returncode != 0:
+            raise ServerError(f"manage.py {' '.join(args)} exited {result.returncode}:\n{self.log_tail()}")
+
+    def _spawn_gunicorn(self) -> None:
+        command = [
+            sys.executable, "-m", "gunicorn", "flowadmin.wsgi",
+            "--worker-class", "gthread", "--threads", "8", "--workers", "1",
+            "--bind", f"{HOST}:{self.port}",
+            "--access-logfile", "-", "--error-logfile", "-", "--log-level", "info",
+            "--graceful-timeout", "5",
+            "--no-control-socket",  # the default socket lives in ~/.gunicorn: shared by every server
+            "--worker-tmp-dir", str(self.workdir),
+        ]  # fmt: skip
+        with self.log_path.open("a") as log:
+            log.write(f"$ {' '.join(command[1:])}\n")
+            log.flush()
+            self._process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: stop() ends the master and its worker
+            )
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
+        last_error = ""
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                code = None if self._process is None else self._process.returncode
+                raise ServerError(f"gunicorn exited ({code}) before answering /healthz:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+                last_error = str(error)
+            time.sleep(0.1)
+        raise ServerError(f"/healthz did not answer 200 ({last_error}):\n{self.log_tail()}")
+
+    def _remove_workdir(self) -> None:
+        if self.workdir is None:
+            return
+        if self.keep_files:
+            print(f"flowadmin e2e: kept {self.workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
