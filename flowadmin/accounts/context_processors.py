@@ -14,12 +14,13 @@ def flowservice_label() -> str:
 
 
 def navigation(request) -> dict:
+    label = flowservice_label()
+    context = {"flowservice_label": label, "flowservice_is_emulator": label == "local emulator"}
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"flowservice_label": flowservice_label()}
+        return context
     return {
-        "flowservice_label": flowservice_label(),
-        "flowservice_is_emulator": flowservice_label() == "local emulator",
+        **context,
         "user_roles": user_roles(user),
         "can_propose": user.has_perm(PROPOSE_CHANGE),
         "can_approve": user.has_perm(APPROVE_CHANGE),

@@ -15,21 +15,26 @@ SAMPLE_KWARGS = {
 }
 
 
+def _sample(converter):
+    return {"IntConverter": 1, "UUIDConverter": SAMPLE_KWARGS["spec_id"]}.get(type(converter).__name__, "sample")
+
+
 def _named_patterns(resolver: URLResolver, namespace: str = ""):
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
             yield from _named_patterns(pattern, inner)
         elif isinstance(pattern, URLPattern) and pattern.name:
-            yield namespace + pattern.name, list(pattern.pattern.converters)
+            yield namespace + pattern.name, pattern.pattern.converters
 
 
 def _project_paths():
     paths = set()
     for name, params in _named_patterns(get_resolver()):
-        if name.startswith("admin:"):
+        if name.startswith(("admin:", "emulator:")):
             continue
-        path = reverse(name, kwargs={param: SAMPLE_KWARGS[param] for param in params})
+        kwargs = {param: SAMPLE_KWARGS.get(param, _sample(converter)) for param, converter in params.items()}
+        path = reverse(name, kwargs=kwargs)
         if not path.startswith(PUBLIC_PREFIXES):
             paths.add(path)
     return sorted(paths)
