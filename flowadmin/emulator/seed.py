@@ -1,0 +1,142 @@
+"""Load the emulator's data from `specs/`.
+
+- `specs/sandboxes.json`: the organization's sandboxes; an optional per-sandbox ``seed`` object
+  makes a sandbox differ from the others (``withoutSourceConnectionSpecIds``: {flow spec id: [ids]}),
+  so drift between sandboxes is visible.
+- `specs/connection_specs.json`: ``{"items": [...]}``, the connection specs of every sandbox.
+- `specs/flowspecs/*.json`: one flow spec per file, as a PUT body (no metadata).
+
+Every active sandbox gets every connection spec and flow spec, stamped with its own metadata.
+Timestamps are fixed, so the seeded documents (and their content hashes) are the same on every run.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from flowadmin.emulator import services
+from flowadmin.emulator.models import (
+    ConnectionSpecDocument,
+    FaultRule,
+    FlowSpecDocument,
+    IssuedToken,
+    RequestLogEntry,
+    Sandbox,
+)
+
+SPECS_DIR = Path(settings.BASE_DIR) / "specs"
+FLOWSPECS_CREATED_AT_MS = 1_661_212_800_000  # 2022-08-23T00:00:00Z
+CONNSPECS_CREATED_AT_MS = 1_640_995_200_000  # 2022-01-01T00:00:00Z
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    sandboxes: int
+    flow_specs: int
+    connection_specs: int
+
+
+def _read(path: Path):
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def seed_files(specs_dir: Path | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+    """(sandboxes, connection specs, flow specs) as stored in `specs/`."""
+    base = Path(specs_dir or SPECS_DIR)
+    sandboxes = _read(base / "sandboxes.json")["sandboxes"]
+    connection_specs = _read(base / "connection_specs.json")["items"]
+    flow_specs = [_read(path) for path in sorted((base / "flowspecs").glob("*.json"))]
+    return sandboxes, connection_specs, flow_specs
+
+
+def _metadata(sandbox: Sandbox, created_at: int, updated_at: int) -> dict:
+    return {
+        "createdAt": created_at,
+        "updatedAt": updated_at,
+        "createdBy": services.SEED_USER,
+        "updatedBy": services.SEED_USER,
+        "createdClient": services.SEED_CLIENT,
+        "updatedClient": services.SEED_CLIENT,
+        "sandboxId": str(sandbox.sandbox_id),
+        "sandboxName": sandbox.name,
+        "imsOrgId": settings.ADOBE_ORG_ID,
+    }
+
+
+def _flowspec_for(sandbox: Sandbox, spec: dict, index: int, drift: dict) -> FlowSpecDocument:
+    body = copy.deepcopy(spec)
+    removed = set(drift.get("withoutSourceConnectionSpecIds", {}).get(body["id"], []))
+    if removed:
+        body["sourceConnectionSpecIds"] = [i for i in body["sourceConnectionSpecIds"] if i not in removed]
+    created = FLOWSPECS_CREATED_AT_MS + index * 7 * DAY_MS
+    updated = created + (60 if removed else 90) * DAY_MS
+    row = FlowSpecDocument(sandbox=sandbox, spec_id=body["id"].lower(), updated_at_ms=updated)
+    row.document = services.document_with_metadata(
+        body, spec_id=row.spec_id, metadata=_metadata(sandbox, created, updated)
+    )
+    return row
+
+
+def _connection_spec_for(sandbox: Sandbox, spec: dict, index: int) -> ConnectionSpecDocument:
+    created = CONNSPECS_CREATED_AT_MS + index * DAY_MS
+    row = ConnectionSpecDocument(sandbox=sandbox, spec_id=spec["id"].lower())
+    row.document = services.document_with_metadata(
+        spec, spec_id=row.spec_id, metadata=_metadata(sandbox, created, created)
+    )
+    return row
+
+
+def seed_emulator(*, reset: bool = True, specs_dir: Path | None = None) -> SeedSummary:
+    """Load `specs/` into the emulator.
+
+    reset=True: replace everything (sandboxes, documents, fault rules, request log, issued tokens).
+    reset=False: only add what is missing, keeping documents changed since (what `seed_demo` does
+    on every start, so the demo's changes survive restarts).
+    """
+    sandbox_files, connection_specs, flow_specs = seed_files(specs_dir)
+    with transaction.atomic():
+        if reset:
+            for model in (RequestLogEntry, FaultRule, IssuedToken, FlowSpecDocument, ConnectionSpecDocument, Sandbox):
+                model.objects.all().delete()
+        existing = {sandbox.name: sandbox for sandbox in Sandbox.objects.all()}
+        new_sandboxes = [
+            Sandbox(
+                sandbox_id=entry["id"],
+                name=entry["name"].lower(),
+                title=entry["title"],
+                type=entry["type"],
+                state=entry.get("state", Sandbox.State.ACTIVE),
+                region=entry.get("region", "VA7"),
+                is_default=entry.get("isDefault", False),
+                position=position,
+            )
+            for position, entry in enumerate(sandbox_files)
+            if entry["name"].lower() not in existing
+        ]
+        Sandbox.objects.bulk_create(new_sandboxes)
+        sandboxes = {sandbox.name: sandbox for sandbox in Sandbox.objects.all()}
+        have_flow = set(FlowSpecDocument.objects.values_list("sandbox_id", "spec_id"))
+        have_conn = set(ConnectionSpecDocument.objects.values_list("sandbox_id", "spec_id"))
+        flow_rows, conn_rows = [], []
+        for entry in sandbox_files:
+            sandbox = sandboxes[entry["name"].lower()]
+            if not sandbox.is_active:
+                continue
+            drift = entry.get("seed", {})
+            for index, spec in enumerate(connection_specs):
+                if (sandbox.pk, spec["id"].lower()) not in have_conn:
+                    conn_rows.append(_connection_spec_for(sandbox, spec, index))
+            for index, spec in enumerate(flow_specs):
+                if (sandbox.pk, spec["id"].lower()) not in have_flow:
+                    flow_rows.append(_flowspec_for(sandbox, spec, index, drift))
+        ConnectionSpecDocument.objects.bulk_create(conn_rows)
+        FlowSpecDocument.objects.bulk_create(flow_rows)
+    return SeedSummary(sandboxes=len(new_sandboxes), flow_specs=len(flow_rows), connection_specs=len(conn_rows))

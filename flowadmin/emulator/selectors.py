@@ -1,0 +1,85 @@
+"""Reads of the emulator's state."""
+
+from __future__ import annotations
+
+import fnmatch
+import uuid
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from flowadmin.emulator.models import (
+    ConnectionSpecDocument,
+    FaultRule,
+    FlowSpecDocument,
+    IssuedToken,
+    RequestLogEntry,
+    Sandbox,
+)
+from flowadmin.emulator.tokens import TokenClaims, token_decode
+
+
+def sandbox_get(*, name: str) -> Sandbox | None:
+    return Sandbox.objects.filter(name=name.lower()).first()
+
+
+def sandbox_list(*, active_only: bool = False) -> list[Sandbox]:
+    sandboxes = Sandbox.objects.all()
+    if active_only:
+        sandboxes = sandboxes.filter(state=Sandbox.State.ACTIVE)
+    return list(sandboxes)
+
+
+def flowspec_documents(*, sandbox: Sandbox) -> list[dict]:
+    rows = FlowSpecDocument.objects.filter(sandbox=sandbox).only("document_json").order_by("id")
+    return [row.document for row in rows]
+
+
+def flowspec_document(*, sandbox: Sandbox, spec_id: str) -> dict | None:
+    row = FlowSpecDocument.objects.filter(sandbox=sandbox, spec_id=spec_id.lower()).only("document_json").first()
+    return row.document if row else None
+
+
+def connection_spec_documents(*, sandbox: Sandbox) -> list[dict]:
+    rows = ConnectionSpecDocument.objects.filter(sandbox=sandbox).only("document_json").order_by("id")
+    return [row.document for row in rows]
+
+
+def connection_spec_document(*, sandbox: Sandbox, spec_id: str) -> dict | None:
+    row = ConnectionSpecDocument.objects.filter(sandbox=sandbox, spec_id=spec_id.lower()).only("document_json").first()
+    return row.document if row else None
+
+
+def token_claims(*, token: str) -> TokenClaims | None:
+    """The claims of a valid token: signed here, not expired, not revoked. None otherwise."""
+    claims = token_decode(token)
+    if claims is None:
+        return None
+    if claims.expires_at_ms <= int(timezone.now().timestamp() * 1000):
+        return None
+    if IssuedToken.objects.filter(jti=claims.jti, revoked_at__isnull=False).exists():
+        return None
+    return claims
+
+
+def issued_token_get(*, jti: uuid.UUID) -> IssuedToken | None:
+    return IssuedToken.objects.filter(jti=jti).first()
+
+
+def fault_rule_list() -> list[FaultRule]:
+    """The rules still in force, oldest first."""
+    return list(FaultRule.objects.filter(Q(times__isnull=True) | Q(times__gt=0)).order_by("id"))
+
+
+def request_log_list(
+    *, method: str | None = None, sandbox: str | None = None, path: str | None = None
+) -> list[RequestLogEntry]:
+    """Logged API calls, oldest first; `path` is a glob like a fault rule's."""
+    entries: QuerySet[RequestLogEntry] = RequestLogEntry.objects.order_by("id")
+    if method:
+        entries = entries.filter(method=method.upper())
+    if sandbox:
+        entries = entries.filter(sandbox=sandbox.lower())
+    if path:
+        return [entry for entry in entries if fnmatch.fnmatchcase(entry.path, path)]
+    return list(entries)

@@ -1,0 +1,101 @@
+"""What the emulated Flow Service accepts as a flow spec body (pure functions).
+
+A PUT is a full replacement, so the body must carry what a create needs. Each message says exactly
+what is wrong, so a client's mistake shows up in the error it gets back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# Read-only metadata: ignored in a request body, stamped by the service.
+METADATA_FIELDS = (
+    "createdAt",
+    "updatedAt",
+    "createdBy",
+    "updatedBy",
+    "createdClient",
+    "updatedClient",
+    "sandboxId",
+    "sandboxName",
+    "imsOrgId",
+)
+IGNORED_FIELDS = frozenset({*METADATA_FIELDS, "etag"})
+
+BODY_NOT_JSON = "The request body is not valid JSON: {error}."
+BODY_NOT_OBJECT = "The request body must be a JSON object, not {kind}."
+FIELD_REQUIRED = "Field '{field}' is required."
+FIELD_NOT_STRING = "Field '{field}' must be a non-empty string."
+FIELD_NOT_ARRAY = "Field '{field}' must be an array of connection spec ids, not {kind}."
+ITEM_NOT_UUID = "{field}[{index}] is not a connection spec id (a UUID): {value}."
+ITEM_REPEATED = "{field}[{index}] repeats the id {value}."
+ID_MISMATCH = "Field 'id' ({value}) does not match the flow spec id in the path ({path_id})."
+
+PUT_REQUIRED = ("name", "providerId", "version", "sourceConnectionSpecIds", "targetConnectionSpecIds")
+CREATE_REQUIRED = ("name", "providerId")
+
+
+class BodyError(ValueError):
+    """The body cannot be accepted; `messages` lists every reason."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def is_uuid(value: Any) -> bool:
+    return isinstance(value, str) and bool(UUID_PATTERN.match(value))
+
+
+def parse_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BodyError([BODY_NOT_JSON.format(error=error)]) from None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def flowspec_body_errors(
+    body: Any, *, required: tuple[str, ...] = PUT_REQUIRED, path_id: str | None = None
+) -> list[str]:
+    """Every reason `body` is not an acceptable flow spec; [] when it is."""
+    if not isinstance(body, dict):
+        return [BODY_NOT_OBJECT.format(kind=_kind(body))]
+    errors = [FIELD_REQUIRED.format(field=field) for field in required if field not in body]
+    for field in ("name", "providerId", "version"):
+        if field in body and not (isinstance(body[field], str) and body[field].strip()):
+            errors.append(FIELD_NOT_STRING.format(field=field))
+    for field in ("sourceConnectionSpecIds", "targetConnectionSpecIds"):
+        if field in body:
+            errors.extend(_id_array_errors(field, body[field]))
+    if path_id is not None and "id" in body and str(body["id"]).lower() != path_id.lower():
+        errors.append(ID_MISMATCH.format(value=json.dumps(body["id"]), path_id=path_id))
+    return errors
+
+
+def _id_array_errors(field: str, value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return [FIELD_NOT_ARRAY.format(field=field, kind=_kind(value))]
+    errors, seen = [], set()
+    for index, item in enumerate(value):
+        if not is_uuid(item):
+            errors.append(ITEM_NOT_UUID.format(field=field, index=index, value=json.dumps(item)))
+        elif item.lower() in seen:
+            errors.append(ITEM_REPEATED.format(field=field, index=index, value=item))
+        else:
+            seen.add(item.lower())
+    return errors
+
+
+def without_metadata(body: dict) -> dict:
+    """The body minus read-only metadata, order kept."""
+    return {key: value for key, value in body.items() if key not in IGNORED_FIELDS}
