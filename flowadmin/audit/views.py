@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from flowadmin.accounts.roles import VIEW_AUDIT
-from flowadmin.audit.exports import csv_stream, event_as_dict, jsonl_stream
+from flowadmin.audit.exports import COLUMNS, csv_stream, event_as_dict, jsonl_stream
 from flowadmin.audit.forms import AuditFilterForm
 from flowadmin.audit.selectors import PAGE_SIZE, audit_event_detail, audit_event_export, audit_event_page
 
@@ -88,7 +88,9 @@ def _export(request, stream, extension: str, content_type: str):
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return JsonResponse({"error": INVALID_FILTERS, "errors": _errors(form)}, status=400)
-    response = StreamingHttpResponse(stream(audit_event_export(filters=form.filters())), content_type=content_type)
+    response = StreamingHttpResponse(
+        stream(audit_event_export(filters=form.filters(), columns=COLUMNS)), content_type=content_type
+    )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="flowadmin-audit-{stamp}.{extension}"'
     response["X-Content-Type-Options"] = "nosniff"
