@@ -142,7 +142,7 @@ def sandbox_sync(*, sandbox_name: str, actor=None, client=None, lease_token: str
         raise CatalogError(INVALID_SANDBOX_NAME)
     Sandbox.objects.get_or_create(name=sandbox_name, defaults={"title": sandbox_name})
     token = lease_token or uuid.uuid4().hex
-    if not sandbox_claim(sandbox_name=sandbox_name, token=token):
+    if lease_token is None and not sandbox_claim(sandbox_name=sandbox_name, token=token):
         return SyncResult(sandbox=sandbox_name, ok=False, busy=True, error=ALREADY_SYNCING)
     try:
         return _sync_claimed(sandbox_name=sandbox_name, actor=actor, client=client or get_client())
