@@ -146,7 +146,7 @@ def test_the_flowspec_list_shows_each_cached_spec_with_a_copyable_id(staff_clien
     assert "GenericStreamingAEP" in page and "RestStorageToAEP" in page
     assert f'data-copy="{STREAMING_ID}"' in page
     assert reverse("catalog:flowspec", args=["dev", STREAMING_ID]) in page
-    assert 'hx-trigger="keyup changed delay:300ms, search"' in page
+    assert 'hx-trigger="keyup changed delay:300ms, search, input changed delay:300ms"' in page
     assert 'hx-push-url="true"' in page
 
 
