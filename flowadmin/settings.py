@@ -44,6 +44,8 @@ FLOWADMIN_SANDBOXES = env.list("FLOWADMIN_SANDBOXES", default=[])
 FLOWADMIN_SYNC_CONCURRENCY = env.int("FLOWADMIN_SYNC_CONCURRENCY", default=8)
 # A sandbox being synced is claimed for at most this long (a crashed sync frees it after that).
 FLOWADMIN_SYNC_LEASE_SECONDS = env.int("FLOWADMIN_SYNC_LEASE_SECONDS", default=600)
+# A change request left "applying" longer than this is settled by reconcile_changes (younger ones may still be running).
+FLOWADMIN_APPLY_GRACE_SECONDS = env.int("FLOWADMIN_APPLY_GRACE_SECONDS", default=60)
 
 # --- Django ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -91,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "flowadmin.accounts.context_processors.navigation",
+                "flowadmin.changes.context_processors.pending_count",
             ],
             "loaders": [
                 (

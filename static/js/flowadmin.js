@@ -27,4 +27,19 @@
       done();
     }
   });
+
+  // Id pickers: <button data-add-id="uuid" data-add-id-target="#textarea"> appends the id on a line of
+  // its own and tells the live preview (an input event). Without JavaScript the button submits the
+  // form, which comes back with the id appended.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-add-id]");
+    if (!button) return;
+    var area = document.querySelector(button.getAttribute("data-add-id-target"));
+    if (!area) return;
+    event.preventDefault();
+    var text = area.value.replace(/\s+$/, "");
+    area.value = (text ? text + "\n" : "") + button.getAttribute("data-add-id") + "\n";
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+    area.focus();
+  });
 })();

@@ -1,0 +1,92 @@
+"""E-mails about change requests: approvers hear of new ones, authors of decisions.
+
+Sent after the transaction that made the news commits (`transaction.on_commit`); a mail server that
+fails is logged and never breaks the action that triggered the mail.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+
+from flowadmin.changes import selectors
+from flowadmin.changes.models import ChangeRequest
+
+logger = logging.getLogger("flowadmin.changes")
+
+SUBJECT_PROPOSED = "[flowadmin] Change request #{pk} awaits review: {name} in {sandbox}"
+SUBJECT_DECIDED = "[flowadmin] Change request #{pk} is {status}: {name} in {sandbox}"
+
+
+def absolute_url(path: str) -> str:
+    return settings.FLOWADMIN_BASE_URL.rstrip("/") + path
+
+
+def request_url(change_request: ChangeRequest) -> str:
+    return absolute_url(reverse("changes:detail", args=[change_request.pk]))
+
+
+def _summary(change_request: ChangeRequest) -> str:
+    lines = [f"Flow spec: {change_request.spec_name} ({change_request.spec_id}) in sandbox {change_request.sandbox}"]
+    lines += [f"  + {spec_id}" for spec_id in change_request.added_ids]
+    lines += [f"  - {spec_id}" for spec_id in change_request.removed_ids]
+    lines.append(f"Reason: {change_request.reason}")
+    return "\n".join(lines)
+
+
+def _send(subject: str, body: str, recipients: list[str]) -> None:
+    if not recipients:
+        return
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
+    except Exception:
+        logger.exception("could not send the e-mail %r to %d recipient(s)", subject, len(recipients))
+
+
+def notify_proposed(change_request: ChangeRequest) -> None:
+    """Tell the approvers (but the author) about a new request, once the transaction commits."""
+
+    def send() -> None:
+        try:
+            recipients = selectors.approvers_to_notify(exclude=change_request.author)
+        except Exception:
+            logger.exception("could not find the approvers to tell about change request %s", change_request.pk)
+            return
+        subject = SUBJECT_PROPOSED.format(
+            pk=change_request.pk, name=change_request.spec_name, sandbox=change_request.sandbox
+        )
+        body = (
+            f"{change_request.author_username} proposes a change that awaits your review.\n\n"
+            f"{_summary(change_request)}\n\nReview it: {request_url(change_request)}\n"
+        )
+        _send(subject, body, recipients)
+
+    transaction.on_commit(send)
+
+
+def notify_decided(change_request: ChangeRequest) -> None:
+    """Tell the author what became of their request, once the transaction commits."""
+    author = change_request.author
+    email = getattr(author, "email", "") if author is not None else ""
+
+    def send() -> None:
+        status = change_request.get_status_display()
+        subject = SUBJECT_DECIDED.format(
+            pk=change_request.pk, status=status, name=change_request.spec_name, sandbox=change_request.sandbox
+        )
+        parts = [f"Your change request #{change_request.pk} is {status}."]
+        if change_request.reviewer_username:
+            parts.append(f"Reviewer: {change_request.reviewer_username}")
+        if change_request.review_comment:
+            parts.append(f"Comment: {change_request.review_comment}")
+        if change_request.error_title:
+            parts.append(f"Error: {change_request.error_title}: {change_request.error_detail}")
+        parts += ["", _summary(change_request), "", f"See it: {request_url(change_request)}", ""]
+        _send(subject, "\n".join(parts), [email])
+
+    if email:
+        transaction.on_commit(send)

@@ -1,0 +1,344 @@
+"""Change request pages: propose (edit form + live preview), the queue, one request and its decisions.
+
+Every page needs a signed-in user (the login middleware); proposing needs `propose_change`,
+deciding needs `approve_change`. The rules themselves (four eyes, author only, one open request)
+are enforced by the services whatever a page shows; refusals answer 403 with a sentence.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
+from flowadmin.catalog import selectors as catalog_selectors
+from flowadmin.changes import preview, selectors, services
+from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, RejectForm
+from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
+from flowadmin.changes.models import ChangeRequest
+from flowadmin.flowservice import documents
+
+NEEDS_PROPOSE = "Proposing changes needs the Onboarding staff role."
+NEEDS_APPROVE = "Approving, rejecting and retrying change requests needs the Approvers role."
+REVERT_REASON = "Revert change request #{pk}."
+PROPOSED = "Change request #{pk} was submitted for review."
+WITHDRAWN = "Change request #{pk} was withdrawn."
+REJECTED = "Change request #{pk} was rejected."
+REBASED = "Change request #{old} was rebased onto the current remote document as #{new}: review it again."
+APPLIED = "Change request #{pk} was approved and applied: the flow spec now carries the change."
+FAILED = "Change request #{pk} was approved but applying it failed: {error}. An approver can retry it."
+STALE = (
+    "Change request #{pk} was not applied: the remote document changed since it was proposed. "
+    "Nothing was sent. It can be rebased onto the current document."
+)
+UNKNOWN = (
+    "Change request #{pk}: the PUT was sent but no answer came back. flowadmin will settle it by reading "
+    "the flow spec back (reconcile_changes, or Retry after a minute)."
+)
+PAGE_SIZE = 50
+CHECKED_STATUSES = (
+    ChangeRequest.Status.PENDING,
+    ChangeRequest.Status.STALE,
+    ChangeRequest.Status.FAILED,
+    ChangeRequest.Status.APPLYING,
+)
+
+
+# --- plumbing ------------------------------------------------------------------------------------
+def _refused(request, message: str, change_request: ChangeRequest | None = None):
+    context = {"message": message, "change_request": change_request}
+    return render(request, "changes/refused.html", context, status=403)
+
+
+def permission_or_403(permission: str, message: str):
+    """Like `permission_required(raise_exception=True)`, but the 403 page says what is missing."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                return _refused(request, message)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _fragment(request) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _redirect(request, url: str):
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _vary(response):
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- propose -------------------------------------------------------------------------------------
+def _edit_context(request, spec, form: ChangeRequestForm, *, submitted: bool, open_request=None) -> dict:
+    sandbox = spec.sandbox.name
+    proposal = preview.proposal_preview(
+        base=spec.document,
+        parsed=form.parsed,
+        names=dict(form.context.names),
+        sandbox=sandbox,
+        spec_id=spec.spec_id,
+        platform_url=settings.PLATFORM_URL,
+        org_id=settings.ADOBE_ORG_ID,
+    )
+    return {
+        "sandbox": spec.sandbox,
+        "spec": spec,
+        "form": form,
+        "submitted": submitted,
+        "preview": proposal,
+        "picker": selectors.connection_specs_unused(sandbox=sandbox),
+        "open_request": open_request or selectors.change_request_open_for(sandbox=sandbox, spec_id=spec.spec_id),
+    }
+
+
+def _initial(request, spec) -> dict:
+    current = documents.source_ids(spec.document)
+    initial = {"source_connection_spec_ids": ids_text(current), "reason": ""}
+    revert_pk = request.GET.get("revert", "")
+    if revert_pk.isdigit():
+        applied = ChangeRequest.objects.filter(
+            pk=int(revert_pk), sandbox=spec.sandbox.name, spec_id=spec.spec_id, status=ChangeRequest.Status.APPLIED
+        ).first()
+        if applied is not None:
+            inverse = ids_apply(current, added=applied.removed_ids, removed=applied.added_ids)
+            initial = {"source_connection_spec_ids": ids_text(inverse), "reason": REVERT_REASON.format(pk=applied.pk)}
+    return initial
+
+
+@require_http_methods(["GET", "POST"])
+@permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+def edit(request, sandbox: str, spec_id: str):
+    spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
+    context = selectors.id_context(flow_spec=spec)
+    if request.method == "GET":
+        form = ChangeRequestForm(initial=_initial(request, spec), context=context)
+        return render(request, "changes/edit.html", _edit_context(request, spec, form, submitted=False))
+    if "add_id" in request.POST:  # the picker without JavaScript: the same form, one id longer
+        data = request.POST.copy()
+        spec_to_add = normalise(request.POST.get("add_id", ""))
+        if spec_to_add:
+            data["source_connection_spec_ids"] = ids_text_with(data.get("source_connection_spec_ids", ""), spec_to_add)
+        form = ChangeRequestForm(data, context=context)
+        return render(request, "changes/edit.html", _edit_context(request, spec, form, submitted=False))
+    form = ChangeRequestForm(request.POST, context=context)
+    open_request = None
+    if form.is_valid():
+        try:
+            change_request = services.change_request_propose(
+                flow_spec=spec,
+                source_ids=list(form.parsed.ids),
+                reason=form.cleaned_data["reason"],
+                author=request.user,
+                confirm_empty=form.cleaned_data["confirm_empty"],
+            )
+        except services.ChangeRequestForbidden as error:
+            return _refused(request, error.message)
+        except services.ProposalError as error:
+            form.add_error(None, error.message)
+            open_request = error.change_request
+        else:
+            messages.success(request, PROPOSED.format(pk=change_request.pk))
+            return _redirect(request, reverse("changes:detail", args=[change_request.pk]))
+    ctx = _edit_context(request, spec, form, submitted=True, open_request=open_request)
+    return render(request, "changes/edit.html", ctx)
+
+
+@require_POST
+@permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+def preview_view(request, sandbox: str, spec_id: str):
+    """The live preview: the fragment for htmx, the whole edit page without JavaScript. Saves nothing."""
+    spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
+    form = ChangeRequestForm(request.POST, context=selectors.id_context(flow_spec=spec))
+    template = "changes/edit.html#preview" if _fragment(request) else "changes/edit.html"
+    return _vary(render(request, template, _edit_context(request, spec, form, submitted=False)))
+
+
+# --- review --------------------------------------------------------------------------------------
+@require_GET
+def queue(request):
+    show = selectors.show_choice(request.GET.get("show"))
+    requests = selectors.change_request_list(user=request.user, show=show)
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"show": show, "choices": selectors.SHOW_CHOICES, "page": page}
+    return render(request, "changes/queue.html", context)
+
+
+def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
+    user = request.user
+    names = selectors.connection_spec_names(sandbox=change_request.sandbox)
+    change = preview.document_change(
+        base=change_request.base_document,
+        proposed=change_request.proposed_document,
+        added=change_request.added_ids,
+        removed=change_request.removed_ids,
+        names=names,
+    )
+    is_author = change_request.author_id is not None and change_request.author_id == user.pk
+    can_decide = user.has_perm(APPROVE_CHANGE) and not is_author
+    stale_diff = None
+    if change_request.status == ChangeRequest.Status.STALE and isinstance(change_request.remote_document, dict):
+        stale_diff = documents.line_diff(
+            documents.put_body(change_request.base_document), documents.put_body(change_request.remote_document)
+        )
+    context = {
+        "cr": change_request,
+        "change": change,
+        "stale_diff": stale_diff,
+        "successor": selectors.change_request_successor(change_request=change_request),
+        "events": selectors.change_request_events(change_request=change_request),
+        "is_author": is_author,
+        "can_approve_this": can_decide and change_request.status == ChangeRequest.Status.PENDING,
+        "can_reject_this": can_decide and change_request.is_decidable,
+        "can_withdraw_this": is_author and change_request.is_decidable,
+        "can_retry_this": can_decide
+        and (change_request.status == ChangeRequest.Status.FAILED or change_request.outcome_unknown),
+        "can_rebase_this": change_request.status == ChangeRequest.Status.STALE
+        and change_request.superseded_at is None
+        and (is_author or user.has_perm(PROPOSE_CHANGE)),
+        "can_revert_this": change_request.status == ChangeRequest.Status.APPLIED and user.has_perm(PROPOSE_CHANGE),
+        "check_wanted": change_request.status in CHECKED_STATUSES,
+        "reject_form": RejectForm(),
+        "approve_form": ApproveForm(initial={"digest": change_request.digest}),
+    }
+    context.update(extra)
+    return context
+
+
+@require_GET
+def detail(request, pk: int):
+    change_request = selectors.change_request_get(pk=pk)
+    return render(request, "changes/detail.html", _detail_context(request, change_request))
+
+
+@require_GET
+def check(request, pk: int):
+    """The check against the current remote document: a fragment for htmx, the whole page without."""
+    change_request = selectors.change_request_get(pk=pk)
+    result = None
+    if change_request.status in CHECKED_STATUSES:
+        result = services.change_request_check(change_request=change_request)
+    if _fragment(request):
+        return _vary(
+            render(
+                request,
+                "changes/detail.html#check",
+                {"cr": change_request, "check": result, "check_wanted": result is not None},
+            )
+        )
+    return _vary(render(request, "changes/detail.html", _detail_context(request, change_request, check=result)))
+
+
+def _decided(request, change_request: ChangeRequest):
+    return _redirect(request, reverse("changes:detail", args=[change_request.pk]))
+
+
+@require_POST
+@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+def approve(request, pk: int):
+    change_request = selectors.change_request_get(pk=pk)
+    try:
+        result = services.change_request_approve(
+            change_request=change_request, reviewer=request.user, digest=request.POST.get("digest", "")
+        )
+    except services.ChangeRequestForbidden as error:
+        return _refused(request, error.message, change_request)
+    except services.ChangeRequestError as error:
+        messages.error(request, error.message)
+        return _decided(request, change_request)
+    _tell_outcome(request, result)
+    return _decided(request, result)
+
+
+def _tell_outcome(request, result: ChangeRequest) -> None:
+    if result.status == ChangeRequest.Status.APPLIED:
+        messages.success(request, APPLIED.format(pk=result.pk))
+    elif result.status == ChangeRequest.Status.STALE:
+        messages.warning(request, STALE.format(pk=result.pk))
+    elif result.status == ChangeRequest.Status.APPLYING:
+        messages.warning(request, UNKNOWN.format(pk=result.pk))
+    else:
+        error = result.error_title + (f": {result.error_detail}" if result.error_detail else "")
+        if result.error_request_id:
+            error += f" (request id {result.error_request_id})"
+        messages.error(request, FAILED.format(pk=result.pk, error=error))
+
+
+@require_POST
+@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+def reject(request, pk: int):
+    change_request = selectors.change_request_get(pk=pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return render(request, "changes/detail.html", _detail_context(request, change_request, reject_form=form))
+    try:
+        services.change_request_reject(
+            change_request=change_request, reviewer=request.user, comment=form.cleaned_data["comment"]
+        )
+    except services.ChangeRequestForbidden as error:
+        return _refused(request, error.message, change_request)
+    except services.ChangeRequestError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, REJECTED.format(pk=pk))
+    return _decided(request, change_request)
+
+
+@require_POST
+def withdraw(request, pk: int):
+    change_request = selectors.change_request_get(pk=pk)
+    try:
+        services.change_request_withdraw(change_request=change_request, actor=request.user)
+    except services.ChangeRequestForbidden as error:
+        return _refused(request, error.message, change_request)
+    except services.ChangeRequestError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, WITHDRAWN.format(pk=pk))
+    return _decided(request, change_request)
+
+
+@require_POST
+@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+def retry(request, pk: int):
+    change_request = selectors.change_request_get(pk=pk)
+    try:
+        result = services.change_request_retry(change_request=change_request, reviewer=request.user)
+    except services.ChangeRequestForbidden as error:
+        return _refused(request, error.message, change_request)
+    except services.ChangeRequestError as error:
+        messages.error(request, error.message)
+        return _decided(request, change_request)
+    _tell_outcome(request, result)
+    return _decided(request, result)
+
+
+@require_POST
+def rebase(request, pk: int):
+    change_request = selectors.change_request_get(pk=pk)
+    try:
+        rebased = services.change_request_rebase(change_request=change_request, actor=request.user)
+    except services.ChangeRequestForbidden as error:
+        return _refused(request, error.message, change_request)
+    except services.ChangeRequestError as error:
+        messages.error(request, error.message)
+        return _decided(request, change_request)
+    messages.success(request, REBASED.format(old=pk, new=rebased.pk))
+    return _decided(request, rebased)
