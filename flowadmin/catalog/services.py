@@ -46,7 +46,7 @@ ALREADY_SYNCING = "This sandbox is already being synced; its current sync was le
 UNKNOWN_SANDBOX = "No sandbox of that name is known to the Sandbox API or to FLOWADMIN_SANDBOXES."
 INVALID_SANDBOX_NAME = "Not a valid sandbox name (lower-case letters, digits, '-' and '_')."
 DISCOVERY_FAILED = "Could not list the sandboxes"
-RUN_ABANDONED = "The sync stopped without finishing (its server process ended)."
+NOT_LISTED = "Not synced: no longer listed as an active sandbox."
 UNEXPECTED_ERROR = "The sync failed unexpectedly; see the server log."
 DOCUMENT_WITHOUT_ID = "The remote document has no usable id."
 
@@ -639,7 +639,7 @@ def sync_run_start(
     """
     user = actor if getattr(actor, "is_authenticated", False) else None
     scope = (sandbox_name or "").strip().lower()
-    targets = [scope] if scope else list(Sandbox.objects.filter(state=STATE_ACTIVE).values_list("name", flat=True))
+    targets = [scope] if scope else _known_targets()
     with transaction.atomic():
         run = SyncRun.objects.create(
             scope=scope,
@@ -668,6 +668,15 @@ def sync_run_start(
     return SyncRunStart(run=run, created=True)
 
 
+def _known_targets() -> list[str]:
+    """The sandboxes an all-sandboxes run will most likely sync, as far as the database knows."""
+    known = Sandbox.objects.filter(state=STATE_ACTIVE)
+    configured = [name.strip().lower() for name in settings.FLOWADMIN_SANDBOXES if name.strip()]
+    if configured:
+        known = known.filter(name__in=configured)
+    return list(known.values_list("name", flat=True))
+
+
 def sync_run_execute(*, run: SyncRun, actor=None, on_result: Callable[[SyncResult], None] | None = None) -> None:
     """Do a run's work and mark it finished, whatever happens; its leases are released."""
     error = ""
@@ -680,8 +689,12 @@ def sync_run_execute(*, run: SyncRun, actor=None, on_result: Callable[[SyncResul
         error = UNEXPECTED_ERROR
     finally:
         now = timezone.now()
+        # Rows left over: claimed up front but no longer to sync (the Sandbox API stopped listing
+        # them as active), or the run failed before reaching them.
         SyncRunSandbox.objects.filter(run=run).exclude(state__in=SyncRunSandbox.DONE_STATES).update(
-            state=SyncRunSandbox.State.FAILED, error=error or UNEXPECTED_ERROR, finished_at=now
+            state=SyncRunSandbox.State.FAILED if error else SyncRunSandbox.State.SKIPPED,
+            error=error or NOT_LISTED,
+            finished_at=now,
         )
         SyncRun.objects.filter(pk=run.pk).update(finished_at=now, heartbeat_at=now, error=error)
         Sandbox.objects.filter(sync_lease_token=run.token).update(

@@ -398,3 +398,25 @@ def test_storing_a_document_without_an_id_is_refused_and_writes_nothing(synced_d
     with pytest.raises(CatalogError):
         flowspec_cache_store(sandbox_name="dev", document={"name": "x"})
     assert FlowSpecVersion.objects.count() == versions
+
+
+@pytest.mark.django_db
+def test_a_sandbox_no_longer_active_remotely_is_skipped_by_a_run_and_released(fake_client):
+    Sandbox.objects.create(name="retired", state="active")
+
+    run = sync_run_start(background=False).run
+
+    item = run.items.get(sandbox_name="retired")
+    assert item.state == "skipped" and "no longer listed" in item.error
+    assert Sandbox.objects.get(name="retired").sync_lease_token == ""
+    assert fake_client.listings("retired") == 0
+
+
+@pytest.mark.django_db
+def test_a_run_of_all_sandboxes_claims_only_the_configured_ones(fake_client, settings):
+    settings.FLOWADMIN_SANDBOXES = ["dev"]
+    Sandbox.objects.create(name="prod")
+
+    run = sync_run_start(background=False).run
+
+    assert list(run.items.values_list("sandbox_name", "state")) == [("dev", "succeeded")]
