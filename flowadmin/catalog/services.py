@@ -162,8 +162,8 @@ def _sync_claimed(*, sandbox_name: str, actor, client) -> SyncResult:
     http = [exchange.as_dict() for exchange in exchanges]
     with transaction.atomic():
         sandbox = Sandbox.objects.select_for_update().get(name=sandbox_name)
-        result = _store_connection_specs(sandbox, connection_specs)
-        result = _store_flow_specs(sandbox, flow_specs, actor=actor, connection_specs=result)
+        connection_count = _store_connection_specs(sandbox, connection_specs)
+        result = _store_flow_specs(sandbox, flow_specs, actor=actor, connection_specs=connection_count)
         now = timezone.now()
         Sandbox.objects.filter(pk=sandbox.pk).update(last_synced_at=now, last_sync_attempt_at=now, last_sync_error="")
         audit_record(
