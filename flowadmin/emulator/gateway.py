@@ -171,6 +171,17 @@ def _apply_fault(rule: FaultRule, request: HttpRequest, call: Call) -> HttpRespo
     return response
 
 
+def _record(request: HttpRequest, call: Call, *, status: int | None, fault: str) -> None:
+    services.request_log_record(
+        method=request.method,
+        path=call.path,
+        sandbox=call.sandbox_name,
+        status=status,
+        request_id=call.request_id,
+        fault=fault,
+    )
+
+
 def endpoint(kind: Kind) -> Callable:
     """Wrap an emulator view: request id, faults, checks and the request log.
 
@@ -178,6 +189,7 @@ def endpoint(kind: Kind) -> Callable:
     checks), "sandboxes" (gateway + organization checks), "control" (`_log`/`_faults`: checks, but
     neither faults nor log), "open" (no checks, no faults, no log).
     """
+    observed = kind in ("public", "flowservice", "sandboxes")
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
@@ -188,40 +200,26 @@ def endpoint(kind: Kind) -> Callable:
                 sandbox_name=request.headers.get("x-sandbox-name", "").strip().lower(),
             )
             request.emulator = call
-            observed = kind in ("public", "flowservice", "sandboxes")
             rule = (
                 services.fault_take(method=request.method, path=call.path, sandbox=call.sandbox_name)
                 if observed
                 else None
             )
             fault = rule.action if rule else ""
-
-            if rule and rule.action == FaultRule.Action.DROP:
-                services.request_log_record(
-                    method=request.method,
-                    path=call.path,
-                    sandbox=call.sandbox_name,
-                    status=None,
-                    request_id=call.request_id,
-                    fault=fault,
-                )
+            if fault == FaultRule.Action.DROP:
+                _record(request, call, status=None, fault=fault)
                 drop_connection(request)
                 return HttpResponse(status=204)  # written to a closed socket: never reaches the client
 
             response = _apply_fault(rule, request, call) if rule else None
             if response is None:
-                response = _checks(request, call, kind) or view(request, *args, **kwargs)
+                response = _checks(request, call, kind)
+            if response is None:
+                response = view(request, *args, **kwargs)
             response["x-request-id"] = call.request_id
             if observed:
-                services.request_log_record(
-                    method=request.method,
-                    path=call.path,
-                    sandbox=call.sandbox_name,
-                    status=response.status_code,
-                    request_id=call.request_id,
-                    fault=fault,
-                )
-            if rule and rule.action == FaultRule.Action.APPLY_THEN_DROP:
+                _record(request, call, status=response.status_code, fault=fault)
+            if fault == FaultRule.Action.APPLY_THEN_DROP:
                 drop_connection(request)
             return response
 

@@ -212,3 +212,21 @@ def test_two_threads_never_both_consume_the_last_use_of_a_rule():
         thread.join()
     assert len([rule for rule in taken if rule is not None]) == 1
     assert not FaultRule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_without_a_socket_to_close_a_drop_raises_connection_dropped(client, settings):
+    from flowadmin.emulator.gateway import ConnectionDropped
+    from flowadmin.emulator.seed import seed_emulator
+    from flowadmin.emulator.services import token_issue
+
+    seed_emulator()
+    fault_rule_add(rule={"action": "drop"})
+    headers = {
+        "Authorization": f"Bearer {token_issue(client_id=settings.ADOBE_CLIENT_ID)}",
+        "x-api-key": settings.ADOBE_CLIENT_ID,
+        "x-gw-ims-org-id": settings.ADOBE_ORG_ID,
+        "x-sandbox-name": "dev",
+    }
+    with pytest.raises(ConnectionDropped):
+        client.get("/emulator" + SPEC, headers=headers)

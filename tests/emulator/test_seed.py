@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from jsonschema import Draft202012Validator
 
 from flowadmin.emulator.models import ConnectionSpecDocument, FaultRule, FlowSpecDocument, RequestLogEntry, Sandbox
@@ -190,6 +190,6 @@ def test_seed_demo_reset_reloads_the_emulator(settings):
 @pytest.mark.django_db
 def test_seed_demo_seeds_nothing_where_demo_data_is_refused(settings):
     settings.DEBUG = False
-    with pytest.raises(Exception, match="Demo users are only created"):
+    with pytest.raises(CommandError, match="Demo users are only created"):
         call_command("seed_demo", stdout=StringIO())
     assert not Sandbox.objects.exists()
