@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from flowadmin.audit.models import AuditAction, AuditOutcome
-from flowadmin.audit.selectors import AuditFilters
+from flowadmin.audit.selectors import MAX_SEQ, AuditFilters
 
 BAD_MOMENT = "Enter an ISO date (2025-01-31) or date and time (2025-01-31T14:30), not “%(value)s”."
 SINCE_AFTER_UNTIL = "“Since” must be earlier than “until”."
@@ -90,20 +90,23 @@ class AuditFilterForm(forms.Form):
     change_request_id = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_SEQ,
         widget=forms.HiddenInput,
-        error_messages={"invalid": BAD_NUMBER, "min_value": BAD_NUMBER},
+        error_messages={"invalid": BAD_NUMBER, "min_value": BAD_NUMBER, "max_value": BAD_NUMBER},
     )
     before = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_SEQ,
         widget=forms.HiddenInput,
-        error_messages={"invalid": BAD_CURSOR, "min_value": BAD_CURSOR},
+        error_messages={"invalid": BAD_CURSOR, "min_value": BAD_CURSOR, "max_value": BAD_CURSOR},
     )
     after = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_SEQ,
         widget=forms.HiddenInput,
-        error_messages={"invalid": BAD_CURSOR, "min_value": BAD_CURSOR},
+        error_messages={"invalid": BAD_CURSOR, "min_value": BAD_CURSOR, "max_value": BAD_CURSOR},
     )
 
     def clean(self):

@@ -12,6 +12,7 @@ from flowadmin.flowservice.documents import DiffLine, line_diff, pretty_json
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000
+MAX_SEQ = 2**63 - 1  # the largest number a 64-bit column holds
 LIST_DEFERRED = ("before", "after", "patch", "http", "search_text")
 
 
@@ -113,6 +114,8 @@ def audit_events_for_change_request(*, change_request_id: int) -> QuerySet[Audit
 
 
 def audit_event_detail(*, seq: int) -> AuditEventDetail | None:
+    if not 1 <= seq <= MAX_SEQ:
+        return None
     event = AuditEvent.objects.select_related("actor").filter(seq=seq).first()
     if event is None:
         return None

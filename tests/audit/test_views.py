@@ -139,6 +139,7 @@ INVALID_CASES = {
     "outcome": ({"outcome": "meh"}, UNKNOWN_OUTCOME % {"value": "meh"}),
     "before": ({"before": "abc"}, BAD_CURSOR),
     "after": ({"after": "-4"}, BAD_CURSOR),
+    "cursor beyond any event": ({"before": str(2**64)}, BAD_CURSOR),
     "since after until": ({"since": "2025-03-02", "until": "2025-03-01"}, SINCE_AFTER_UNTIL),
 }
 
@@ -317,6 +318,7 @@ def test_the_event_page_of_a_deleted_user_still_names_them(auditor_client, histo
 
 def test_an_unknown_event_is_404(auditor_client, history):
     assert auditor_client.get("/audit/999/").status_code == 404
+    assert auditor_client.get(f"/audit/{2**64}/").status_code == 404
 
 
 # --- exports ----------------------------------------------------------------------------------
