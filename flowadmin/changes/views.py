@@ -87,7 +87,7 @@ def _vary(response):
 
 
 # --- propose -------------------------------------------------------------------------------------
-def _edit_context(request, spec, form: ChangeRequestForm, *, submitted: bool, open_request=None) -> dict:
+def _edit_context(spec, form: ChangeRequestForm, *, submitted: bool, open_request=None) -> dict:
     sandbox = spec.sandbox.name
     proposal = preview.proposal_preview(
         base=spec.document,
@@ -123,23 +123,25 @@ def _initial(request, spec) -> dict:
     return initial
 
 
+def _with_added_id(post):
+    """The posted form with the picker's id appended to the list (the picker without JavaScript)."""
+    data = post.copy()
+    spec_to_add = normalise(post.get("add_id", ""))
+    if spec_to_add:
+        data["source_connection_spec_ids"] = ids_text_with(data.get("source_connection_spec_ids", ""), spec_to_add)
+    return data
+
+
 @require_http_methods(["GET", "POST"])
 @permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def edit(request, sandbox: str, spec_id: str):
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
     context = selectors.id_context(flow_spec=spec)
-    if request.method == "GET":
-        form = ChangeRequestForm(initial=_initial(request, spec), context=context)
-        return render(request, "changes/edit.html", _edit_context(request, spec, form, submitted=False))
-    if "add_id" in request.POST:  # the picker without JavaScript: the same form, one id longer
-        data = request.POST.copy()
-        spec_to_add = normalise(request.POST.get("add_id", ""))
-        if spec_to_add:
-            data["source_connection_spec_ids"] = ids_text_with(data.get("source_connection_spec_ids", ""), spec_to_add)
-        form = ChangeRequestForm(data, context=context)
-        return render(request, "changes/edit.html", _edit_context(request, spec, form, submitted=False))
+    if request.method == "GET" or "add_id" in request.POST:
+        data = _with_added_id(request.POST) if request.method == "POST" else None
+        form = ChangeRequestForm(data, initial=_initial(request, spec), context=context)
+        return render(request, "changes/edit.html", _edit_context(spec, form, submitted=False))
     form = ChangeRequestForm(request.POST, context=context)
-    open_request = None
     if form.is_valid():
         try:
             change_request = services.change_request_propose(
@@ -153,12 +155,14 @@ def edit(request, sandbox: str, spec_id: str):
             return _refused(request, error.message)
         except services.ProposalError as error:
             form.add_error(None, error.message)
-            open_request = error.change_request
-        else:
-            messages.success(request, PROPOSED.format(pk=change_request.pk))
-            return _redirect(request, reverse("changes:detail", args=[change_request.pk]))
-    ctx = _edit_context(request, spec, form, submitted=True, open_request=open_request)
-    return render(request, "changes/edit.html", ctx)
+            return render(
+                request,
+                "changes/edit.html",
+                _edit_context(spec, form, submitted=True, open_request=error.change_request),
+            )
+        messages.success(request, PROPOSED.format(pk=change_request.pk))
+        return _redirect(request, reverse("changes:detail", args=[change_request.pk]))
+    return render(request, "changes/edit.html", _edit_context(spec, form, submitted=True))
 
 
 @require_POST
@@ -168,7 +172,7 @@ def preview_view(request, sandbox: str, spec_id: str):
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
     form = ChangeRequestForm(request.POST, context=selectors.id_context(flow_spec=spec))
     template = "changes/edit.html#preview" if _fragment(request) else "changes/edit.html"
-    return _vary(render(request, template, _edit_context(request, spec, form, submitted=False)))
+    return _vary(render(request, template, _edit_context(spec, form, submitted=False)))
 
 
 # --- review --------------------------------------------------------------------------------------
