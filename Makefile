@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate seed lint serve clean browser screenshots
+.PHONY: run test install install-dev migrate seed lint serve clean browser screenshots audit-deps
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ run: seed
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+
+# Known vulnerabilities in the pinned requirements (pip-audit). Exit 1: found; 2: could not audit.
+audit-deps: install-dev
+	$(PY) scripts/audit_deps.py
 
 # Debian's Chromium and axe-core for the browser suite (tests/e2e); quick when both are there.
 browser:
