@@ -112,7 +112,9 @@ TEMPLATES = [
     },
 ]
 if not DEBUG:
-    TEMPLATES[0]["OPTIONS"]["loaders"] = [("django.template.loaders.cached.Loader", TEMPLATES[0]["OPTIONS"]["loaders"])]
+    # The partials loader must stay outermost (it splits "page.html#fragment"); it caches through the cached loader.
+    _partials, _file_loaders = TEMPLATES[0]["OPTIONS"]["loaders"][0]
+    TEMPLATES[0]["OPTIONS"]["loaders"] = [(_partials, [("django.template.loaders.cached.Loader", _file_loaders)])]
 
 WSGI_APPLICATION = "flowadmin.wsgi.application"
 
