@@ -54,6 +54,15 @@ FLOWSPEC_LIST_FIELDS = (
 )
 
 
+def _storable(text: str) -> bool:
+    """False for text no row can hold: NUL characters (PostgreSQL refuses them even in a WHERE clause)."""
+    return "\x00" not in text
+
+
+def _shown(text: str) -> str:
+    return text.replace("\x00", "\\x00")
+
+
 def sandbox_list() -> QuerySet[Sandbox]:
     """Every known sandbox with its number of cached (not vanished) flow specs; active ones first."""
     inactive_last = Case(When(state="active", then=Value(0)), default=Value(1))
@@ -64,9 +73,9 @@ def sandbox_list() -> QuerySet[Sandbox]:
 
 def sandbox_get(*, name: str) -> Sandbox:
     """The sandbox called ``name``; `Http404` with a sentence saying so when there is none."""
-    sandbox = Sandbox.objects.filter(name=name).first()
+    sandbox = Sandbox.objects.filter(name=name).first() if _storable(name) else None
     if sandbox is None:
-        raise Http404(SANDBOX_NOT_FOUND.format(name=name))
+        raise Http404(SANDBOX_NOT_FOUND.format(name=_shown(name)))
     return sandbox
 
 
@@ -88,6 +97,8 @@ def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAUL
     in_sandbox = Q(sandbox=sandbox) if isinstance(sandbox, Sandbox) else Q(sandbox__name=sandbox)
     specs = FlowSpec.objects.only(*FLOWSPEC_LIST_FIELDS).filter(in_sandbox)
     query = query.strip()
+    if not _storable(query):
+        return specs.none()
     if query:
         lowered = query.lower()
         attached = FlowSpecSource.objects.filter(connection_spec_id=lowered).values("flow_spec_id")
@@ -110,6 +121,8 @@ def flowspecs_using(*, connection_spec_id: str, sandbox: str | None = None) -> Q
 def flowspec_get(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
     """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing."""
     sandbox_name = sandbox.name if isinstance(sandbox, Sandbox) else sandbox
+    if not (_storable(sandbox_name) and _storable(spec_id)):
+        raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=_shown(spec_id), sandbox=_shown(sandbox_name)))
     spec = FlowSpec.objects.select_related("sandbox").filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
     if spec is None:
         spec = (

@@ -1,0 +1,93 @@
+"""Hostile input typed or posted by a user: each gets a clear 4xx or a message, and nothing is saved.
+
+Through HTTP with the Django test client, CSRF enforced like a browser would have it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from flowadmin.audit.models import AuditEvent
+from flowadmin.catalog.models import FlowSpec
+from flowadmin.changes.models import ChangeRequest
+from tests.catalog.factories import make_connection_spec, make_flowspec, make_sandbox
+from tests.reliability.helpers import ACME_EVENTS, STREAMING_ID
+
+BRAZE = "5decd67e-e6e1-475b-87bf-293fc3d28e1c"
+EDIT = f"/sandboxes/dev/flowspecs/{STREAMING_ID}/edit/"
+PREVIEW = f"/sandboxes/dev/flowspecs/{STREAMING_ID}/preview/"
+FULLWIDTH_ZERO = "\uff10"  # FULLWIDTH DIGIT ZERO
+CYRILLIC_A = "\u0430"  # CYRILLIC SMALL LETTER A
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def spec(db):
+    dev = make_sandbox("dev")
+    make_connection_spec(dev, BRAZE, "Braze Currents")
+    make_connection_spec(dev, ACME_EVENTS, "Acme Events Stream")
+    return make_flowspec(dev, STREAMING_ID, "GenericStreamingAEP", sources=[BRAZE])
+
+
+@pytest.fixture
+def browser(staff_user) -> Client:
+    """A signed-in staff member's browser: CSRF checks on, the token taken from a page like a form would."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    return client
+
+
+def csrf(client: Client, page: str = "/") -> str:
+    html = client.get(page).content.decode()
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def nothing_saved(spec) -> None:
+    assert ChangeRequest.objects.count() == 0
+    assert AuditEvent.objects.count() == 0
+    assert FlowSpec.objects.get(pk=spec.pk).document == spec.document
+
+
+def propose(client, ids: str, reason: str = "Onboard Acme", **extra):
+    data = {"source_connection_spec_ids": ids, "reason": reason, "csrfmiddlewaretoken": csrf(client, EDIT)}
+    return client.post(EDIT, data, **extra)
+
+
+# --- NUL bytes ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/sandboxes/dev%00/flowspecs/",
+        f"/sandboxes/dev/flowspecs/{STREAMING_ID[:8]}%00{STREAMING_ID[9:]}/",
+        f"/sandboxes/dev%00/flowspecs/{STREAMING_ID}/edit/",
+        "/sandboxes/%00/",
+    ],
+)
+def test_a_nul_byte_in_a_url_is_not_found_not_a_server_error(browser, spec, url):
+    response = browser.get(url)
+    assert response.status_code == 404
+    assert "\x00" not in response.text
+    assert "\\x00" in response.text
+
+
+def test_a_nul_byte_in_the_flow_spec_search_finds_nothing(browser, spec):
+    response = browser.get("/sandboxes/dev/flowspecs/?q=Generic%00")
+    assert response.status_code == 200
+    assert "GenericStreamingAEP" not in response.text.split("<main", 1)[1].split("</form>", 1)[1]
+
+
+def test_a_nul_byte_in_an_id_line_or_the_reason_is_reported_and_nothing_is_saved(browser, spec):
+    response = propose(browser, f"{BRAZE}\n{ACME_EVENTS[:4]}\x00{ACME_EVENTS[5:]}")
+    assert response.status_code == 200
+    assert "Line 2" in response.text and "U+0000" in response.text
+    response = propose(browser, f"{BRAZE}\n{ACME_EVENTS}", reason="Acme\x00 goes live")
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.text
+    nothing_saved(spec)
