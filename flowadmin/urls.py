@@ -5,6 +5,8 @@ from django.urls import include, path
 
 from flowadmin import views
 
+handler400 = "flowadmin.views.bad_request"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

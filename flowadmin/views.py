@@ -1,5 +1,6 @@
 """Project-level views: the home page and the health check."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
@@ -11,6 +12,12 @@ from django.views.decorators.http import require_GET
 @require_GET
 def home(request):
     return render(request, "home.html")
+
+
+def bad_request(request, exception=None):
+    """400 (a body over the upload limit, too many fields, a malformed request): the page says what to do."""
+    limit_kb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024 if settings.DATA_UPLOAD_MAX_MEMORY_SIZE else 0
+    return render(request, "400.html", {"limit_kb": limit_kb}, status=400)
 
 
 @login_not_required

@@ -91,3 +91,26 @@ def test_a_nul_byte_in_an_id_line_or_the_reason_is_reported_and_nothing_is_saved
     assert response.status_code == 200
     assert "Null characters are not allowed." in response.text
     nothing_saved(spec)
+
+
+# --- oversize bodies ---------------------------------------------------------------------------
+@pytest.mark.parametrize("url", [PREVIEW, EDIT])
+def test_a_body_over_the_upload_limit_gets_a_clear_400_page_and_nothing_is_saved(browser, spec, settings, url):
+    token = csrf(browser, EDIT)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50_000
+    ids = "\n".join([BRAZE, ACME_EVENTS] * 2_000)  # about 150 kB
+    response = browser.post(url, {"source_connection_spec_ids": ids, "reason": "Big", "csrfmiddlewaretoken": token})
+    assert response.status_code == 400
+    assert "Request too large or malformed" in response.text
+    assert "Nothing was saved" in response.text
+    assert response["Content-Type"].startswith("text/html")
+    nothing_saved(spec)
+
+
+def test_too_many_fields_get_the_same_400_page(browser, spec):
+    token = csrf(browser, EDIT)
+    data = {f"field{number}": "x" for number in range(1_500)}
+    response = browser.post(EDIT, {**data, "csrfmiddlewaretoken": token})
+    assert response.status_code == 400
+    assert "Request too large or malformed" in response.text
+    nothing_saved(spec)
