@@ -6,6 +6,7 @@ Through HTTP with the Django test client, CSRF enforced like a browser would hav
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.test import Client
@@ -19,7 +20,7 @@ from tests.reliability.helpers import ACME_EVENTS, STREAMING_ID
 BRAZE = "5decd67e-e6e1-475b-87bf-293fc3d28e1c"
 EDIT = f"/sandboxes/dev/flowspecs/{STREAMING_ID}/edit/"
 PREVIEW = f"/sandboxes/dev/flowspecs/{STREAMING_ID}/preview/"
-FULLWIDTH_ZERO = "\uff10"  # FULLWIDTH DIGIT ZERO
+FULLWIDTH_FIVE = "\uff15"  # FULLWIDTH DIGIT FIVE
 CYRILLIC_A = "\u0430"  # CYRILLIC SMALL LETTER A
 
 
@@ -114,3 +115,40 @@ def test_too_many_fields_get_the_same_400_page(browser, spec):
     assert response.status_code == 400
     assert "Request too large or malformed" in response.text
     nothing_saved(spec)
+
+
+# --- long lists and look-alikes -----------------------------------------------------------------
+def test_ten_thousand_unknown_ids_are_each_reported_and_nothing_is_saved(browser, spec):
+    ids = "\n".join(str(uuid.uuid4()) for _ in range(10_000))
+    response = propose(browser, ids)
+    assert response.status_code == 200
+    assert response.text.count("is not a connection spec of sandbox") >= 10_000
+    assert "Line 10000:" in response.text
+    nothing_saved(spec)
+
+
+def test_ten_thousand_junk_lines_in_the_live_preview_are_reported_per_line(browser, spec):
+    data = {"source_connection_spec_ids": "x\n" * 10_000, "reason": "", "csrfmiddlewaretoken": csrf(browser, EDIT)}
+    response = browser.post(PREVIEW, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Line 10000: “x” is not a UUID" in response.text
+    nothing_saved(spec)
+
+
+@pytest.mark.parametrize(
+    ("lookalike", "named"),
+    [
+        (ACME_EVENTS.replace("5", FULLWIDTH_FIVE, 1), "U+FF15"),
+        (ACME_EVENTS.replace("a", CYRILLIC_A, 1), "U+0430"),
+        (ACME_EVENTS.replace("-", "\u2010", 1), "U+2010"),  # HYPHEN
+    ],
+    ids=["fullwidth-digit", "cyrillic-a", "unicode-hyphen"],
+)
+def test_unicode_look_alikes_of_hex_digits_are_refused_by_name(browser, spec, lookalike, named):
+    assert lookalike != ACME_EVENTS
+    response = propose(browser, f"{BRAZE}\n{lookalike}")
+    assert response.status_code == 200
+    assert f"Line 2: “{lookalike}” is not a UUID" in response.text
+    assert named in response.text
+    nothing_saved(spec)
+    assert browser.get(f"/sandboxes/dev/flowspecs/{STREAMING_ID.replace('a', CYRILLIC_A)}/").status_code == 404
