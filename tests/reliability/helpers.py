@@ -77,5 +77,5 @@ def snapshot(emulator) -> dict:
         "flow_specs": list(FlowSpec.objects.order_by("pk").values("pk", "content_hash", "document")),
         "audit": list(AuditEvent.objects.order_by("seq").values_list("seq", "hash")),
         "remote": {spec_id: emulator.document("dev", spec_id) for spec_id in (STREAMING_ID, REST_ID)},
-        "emulator_writes": [entry for entry in emulator.log() if entry["method"] != "GET"],
+        "emulator_puts": emulator.log(method="PUT"),
     }
