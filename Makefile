@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate seed lint serve clean browser screenshots audit-deps
+.PHONY: run test install install-dev migrate seed lint serve clean browser screenshots bench audit-deps
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,15 @@ screenshots: install-dev browser
 test: install-dev browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Performance: builds its own data set in a throw-away database (PostgreSQL when DATABASE_URL says so),
+# prints a table and writes bench/results.json. BENCH_ARGS="--scale 0.01 --quick" for a short run.
+$(VENV)/.installed-bench: bench/requirements.txt $(VENV)/.installed
+	$(PIP) install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .test-db*

@@ -1,0 +1,256 @@
+"""``python -m bench``: build a data set in a throw-away database, measure, print a table, write bench/results.json.
+
+    python -m bench                 # scale 1: 10,000 flow specs, 1,000 change requests, 1,000,000 audit events
+    python -m bench --scale 0.01    # a quick run on 1 % of that
+    python -m bench --quick         # fewer samples, 10 s per load level
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench   # on PostgreSQL
+
+See README.md ("Performance") for what each figure includes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import db, server
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+PROBE_SCALE = 0.001
+SERVER_THREADS = 16
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="size of the data set (1 = full)")
+    parser.add_argument("--quick", action="store_true", help="fewer samples, 10 s per load level")
+    parser.add_argument("--samples", type=int, default=None, help="timed requests per page (default 30, quick 10)")
+    parser.add_argument("--load-seconds", type=float, default=None, help="seconds per load level (default 60)")
+    parser.add_argument("--levels", default="1,4,16,32", help="load test concurrency levels")
+    parser.add_argument("--skip", default="", help="comma list of phases to skip: probe,pages,load,memory,sync")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    parser.add_argument(
+        "--profile", default="", help="profile the page of this name with pyinstrument (HTML in the temp dir)"
+    )
+    parser.add_argument("--counts-only", type=Path, default=None, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def run_probe(scale: float) -> dict[str, int]:
+    """Query counts of every page on a much smaller data set (another process, another database)."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        path = Path(handle.name)
+    env = {key: value for key, value in os.environ.items() if key not in ("FLOWADMIN_BENCH_DB",)}
+    subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", str(scale), "--counts-only", str(path)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    counts = json.loads(path.read_text())
+    path.unlink()
+    return counts
+
+
+def json_lines(command: list[str], env: dict | None = None) -> list[dict]:
+    process = subprocess.run(
+        command, cwd=ROOT, env=env or os.environ.copy(), check=True, capture_output=True, text=True
+    )
+    return [json.loads(line) for line in process.stdout.splitlines() if line.startswith("{")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    skip = {phase.strip() for phase in args.skip.split(",") if phase.strip()}
+    samples = args.samples or (10 if args.quick else 30)
+    load_seconds = args.load_seconds or (10 if args.quick else 60)
+    started_at = dt.datetime.now(dt.UTC)
+    results: dict = {"meta": {}, "targets": []}
+
+    probe_counts = None
+    if args.counts_only is None and "probe" not in skip and "pages" not in skip:
+        log(f"query counts at scale {PROBE_SCALE} (a separate run) ...")
+        probe_counts = run_probe(PROBE_SCALE)
+
+    database = db.bench_database()
+    port = server.free_port()
+    os.environ.update(server.environment(port))
+    db.use(database)
+    database.create()
+    gunicorn = None
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        from bench import data, pages, remote
+        from flowadmin.catalog.models import FlowSpec
+        from flowadmin.changes.models import ChangeRequest
+        from flowadmin.flowservice import documents
+
+        log(f"database: {database.label}")
+        call_command("migrate", verbosity=0)
+        sizes = data.Sizes.at(args.scale)
+        log(f"data set at scale {args.scale}: {sizes}")
+        build_started = time.perf_counter()
+        manifest = data.build(sizes, log=log).as_dict()
+        build_seconds = round(time.perf_counter() - build_started, 1)
+        typical = FlowSpec.objects.get(sandbox__name=manifest["sandbox"], spec_id=manifest["typical_spec"])
+        manifest["browse_specs"] = [
+            spec_id for _t, spec_id, _n in (data.spec_layout(i, data.templates()) for i in range(6))
+        ]
+        manifest["preview_ids"] = "\n".join([*documents.source_ids(typical.document), manifest["connection_query"]])
+        pending_spec_id = ChangeRequest.objects.get(pk=manifest["pending_change"]).spec_id
+        pending = FlowSpec.objects.get(sandbox__name=manifest["sandbox"], spec_id=pending_spec_id)
+        remote.seed(sandboxes={manifest["sandbox"]: [pending.document]})
+
+        workers = os.cpu_count() or 1
+        gunicorn = server.Server(
+            port=port,
+            workers=workers,
+            threads=SERVER_THREADS,
+            log_path=Path(tempfile.gettempdir()) / f"bench-gunicorn-{os.getpid()}.log",
+        )
+        gunicorn.start()
+        log(f"gunicorn: {gunicorn.url}, {workers} gthread workers x {SERVER_THREADS} threads")
+
+        if args.counts_only is not None:
+            args.counts_only.write_text(json.dumps(pages.counts(manifest)))
+            return 0
+
+        results["meta"] = {
+            "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "scale": args.scale,
+            "database": database.vendor,
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            "cores": os.cpu_count(),
+            "commit": subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ).stdout.strip(),
+            "samples": samples,
+        }
+        results["dataset"] = {
+            **sizes.__dict__,
+            "flow_specs": FlowSpec.objects.count(),
+            "build_seconds": build_seconds,
+            "build_seconds_by_part": manifest["seconds"],
+        }
+
+        if "pages" not in skip:
+            log(f"pages ({samples} samples each, after 3 warm-up requests):")
+            floor, measured = pages.run(manifest, samples=samples, log=log)
+            for page in measured:
+                if probe_counts is not None:
+                    page["queries_small_scale"] = probe_counts.get(page["name"])
+                    page["queries_constant"] = page["queries_small_scale"] == page["queries"]
+            results["floor"] = floor
+            results["pages"] = measured
+            if args.profile:
+                profile_page(manifest, args.profile)
+
+        if "load" not in skip:
+            manifest_path = Path(tempfile.gettempdir()) / f"bench-manifest-{os.getpid()}.json"
+            manifest_path.write_text(json.dumps(manifest))
+            log(f"load: {load_seconds:.0f} s at each of {args.levels} concurrent users ...")
+            results["load"] = json_lines(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.load",
+                    "--base",
+                    gunicorn.url,
+                    "--manifest",
+                    str(manifest_path),
+                    "--levels",
+                    args.levels,
+                    "--duration",
+                    str(load_seconds),
+                ]
+            )
+            for row in results["load"]:
+                log(
+                    f"  {row['concurrency']:3} users: {row['throughput_rps']:7.1f} req/s  p95 {row['p95_ms']:8.1f} ms  "
+                    f"errors {row['errors']}"
+                )
+            manifest_path.unlink()
+
+        if "memory" not in skip:
+            log("memory of CSV exports ...")
+            small = json_lines([sys.executable, "-m", "bench.memory", "--until", manifest["small_export_until"]])[0]
+            large = json_lines([sys.executable, "-m", "bench.memory", "--until", manifest["export_until"]])[0]
+            results["memory"] = {"export_small": small, "export_large": large}
+            log(
+                f"  {small['lines'] - 1:,} events: peak {small['peak_after_kb'] / 1024:.1f} MiB; "
+                f"{large['lines'] - 1:,} events: peak {large['peak_after_kb'] / 1024:.1f} MiB"
+            )
+
+        if "sync" not in skip:
+            log("sync: 200 sandboxes, 50 ms per emulator request ...")
+            connection.close()
+            results["sync"] = json_lines([sys.executable, "-m", "bench.sync"])[0]
+            sync = results["sync"]
+            log(
+                f"  cold {sync['cold']['seconds']} s (ideal {sync['cold']['ideal_seconds']} s), warm "
+                f"{sync['warm']['seconds']} s (ideal {sync['warm']['ideal_seconds']} s), one by one "
+                f"~{sync['sequential_subset']['extrapolated_seconds']} s"
+            )
+            results.setdefault("memory", {})["sync_peak_kb"] = sync["peak_rss_kb"]
+    finally:
+        if gunicorn is not None:
+            gunicorn.stop()
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: S110 - Django may not be set up yet
+            pass
+        database.drop()
+
+    from bench.report import evaluate, table
+
+    results["targets"] = evaluate(results)
+    results["meta"]["seconds"] = round((dt.datetime.now(dt.UTC) - started_at).total_seconds())
+    args.output.write_text(json.dumps(results, indent=2))
+    print(table(results))
+    log(f"results: {args.output}")
+    return 0
+
+
+def profile_page(manifest: dict, name: str) -> None:
+    from pyinstrument import Profiler
+
+    from bench import pages
+
+    by_role = pages.clients(manifest)
+    page = next(page for page in pages.page_list(manifest) if page.name == name)
+    pages.request(by_role[page.user], page)
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        for _ in range(10):
+            pages.request(by_role[page.user], page)
+    slug = "".join(char if char.isalnum() else "-" for char in name)
+    path = Path(tempfile.gettempdir()) / f"flowadmin-profile-{slug}.html"
+    path.write_text(profiler.output_html())
+    log(f"  profile of {name!r}: {path}")
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

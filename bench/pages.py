@@ -1,0 +1,204 @@
+"""Pages measured in-process with Django's test `Client`: p50/p95 time and SQL query count, as ratios to the floor.
+
+Each page: a few warm-up requests, then N timed requests (the whole response read, streams included),
+then one more request inside `CaptureQueriesContext` for the query count (timed runs are not slowed
+by query capture). Queries of the remote side (the emulator, another process) are not counted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    user: str  # "staff", "approver" or "auditor"
+    url: str
+    method: str = "GET"
+    data: dict | None = None
+    htmx: bool = False
+    target: float = 3.0  # p50 at most this many times the floor
+    samples: int | None = None  # None: the run's default
+    note: str = ""
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def request(client: Client, page: Page) -> tuple[int, int]:
+    """Make the request and read all of the answer; (status, bytes)."""
+    headers = {"HTTP_HX_REQUEST": "true"} if page.htmx else {}
+    if page.method == "POST":
+        response = client.post(page.url, page.data or {}, **headers)
+    else:
+        response = client.get(page.url, **headers)
+    size = sum(len(chunk) for chunk in response.streaming_content) if response.streaming else len(response.content)
+    response.close()
+    return response.status_code, size
+
+
+def measure(client: Client, page: Page, *, samples: int, warmup: int = 3) -> dict:
+    for _ in range(warmup):
+        status, _size = request(client, page)
+        if status != 200:
+            raise RuntimeError(f"{page.name}: {page.method} {page.url} answered {status}")
+    times = []
+    size = 0
+    for _ in range(page.samples or samples):
+        started = time.perf_counter()
+        _status, size = request(client, page)
+        times.append(time.perf_counter() - started)
+    with CaptureQueriesContext(connection) as queries:
+        request(client, page)
+    return {
+        "name": page.name,
+        "method": page.method,
+        "url": page.url,
+        "user": page.user,
+        "samples": len(times),
+        "p50_ms": round(statistics.median(times) * 1000, 2),
+        "p95_ms": round(percentile(times, 0.95) * 1000, 2),
+        "queries": len(queries),
+        "bytes": size,
+        "target_ratio": page.target,
+        "note": page.note,
+    }
+
+
+def clients(manifest: dict) -> dict[str, Client]:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    result = {}
+    for role in ("staff", "approver", "auditor"):
+        client = Client()
+        client.force_login(users.get(username=manifest[role]))
+        result[role] = client
+    return result
+
+
+def page_list(manifest: dict) -> list[Page]:
+    sandbox, typical, big = manifest["sandbox"], manifest["typical_spec"], manifest["big_spec"]
+    flowspecs = reverse("catalog:flowspecs", args=[sandbox])
+    audit = reverse("audit:index")
+    from flowadmin.catalog.models import FlowSpec
+    from flowadmin.flowservice import documents
+
+    def preview_data(spec_id: str) -> dict:
+        document = FlowSpec.objects.get(sandbox__name=sandbox, spec_id=spec_id).document
+        ids = [*documents.source_ids(document), manifest["connection_query"]]
+        return {"source_connection_spec_ids": "\n".join(ids), "reason": "Onboard a new source."}
+
+    def audit_url(path: str, **params) -> str:
+        return f"{path}?{urlencode(params)}" if params else path
+
+    day = manifest["audit_day"]
+    pages = [
+        Page("sandboxes", "staff", reverse("catalog:sandboxes")),
+        Page("flow spec list", "staff", flowspecs),
+        Page("flow spec list, search by name", "staff", audit_url(flowspecs, q=manifest["name_query"])),
+        Page(
+            "flow spec list, search by connection spec id",
+            "staff",
+            audit_url(flowspecs, q=manifest["connection_query"]),
+        ),
+        Page("flow spec detail", "staff", reverse("catalog:flowspec", args=[sandbox, typical])),
+        Page("edit page", "staff", reverse("changes:edit", args=[sandbox, typical])),
+        Page(
+            "preview, typical spec",
+            "staff",
+            reverse("changes:preview", args=[sandbox, typical]),
+            "POST",
+            preview_data(typical),
+            htmx=True,
+        ),
+        Page(
+            "preview, 1 MB spec",
+            "staff",
+            reverse("changes:preview", args=[sandbox, big]),
+            "POST",
+            preview_data(big),
+            htmx=True,
+            target=10.0,
+        ),
+        Page("change queue", "approver", reverse("changes:queue")),
+        Page("review page", "approver", reverse("changes:detail", args=[manifest["pending_change"]])),
+        Page(
+            "review page, remote check",
+            "approver",
+            reverse("changes:check", args=[manifest["pending_change"]]),
+            htmx=True,
+            note="one GET of the flow spec from the emulator in a gunicorn process, over HTTP",
+        ),
+        Page("audit log", "auditor", audit),
+        Page("audit, sandbox", "auditor", audit_url(audit, sandbox=sandbox)),
+        Page("audit, spec_id", "auditor", audit_url(audit, spec_id=manifest["audit_spec_id"])),
+        Page("audit, actor", "auditor", audit_url(audit, actor=manifest["audit_actor"])),
+        Page("audit, action", "auditor", audit_url(audit, action="change.applied")),
+        Page("audit, outcome", "auditor", audit_url(audit, outcome="failure")),
+        Page("audit, since/until", "auditor", audit_url(audit, since=day, until=day)),
+        Page("audit, q connection spec id", "auditor", audit_url(audit, q=manifest["connection_query"])),
+        Page("audit API page", "auditor", reverse("audit:api")),
+        Page(
+            "audit API page, deep cursor", "auditor", audit_url(reverse("audit:api"), before=manifest["audit_cursor"])
+        ),
+        Page(
+            "CSV export",
+            "auditor",
+            audit_url(reverse("audit:export_csv"), until=manifest["export_until"]),
+            target=0.0,
+            samples=3,
+            note=f"{manifest['export_rows']:,} events; no ratio target (a download; its memory is measured apart)",
+        ),
+    ]
+    return pages
+
+
+def floors() -> list[Page]:
+    return [
+        Page(f"floor ({role})", role, reverse("bench-floor"), target=0.0) for role in ("staff", "approver", "auditor")
+    ]
+
+
+def run(manifest: dict, *, samples: int, log=print) -> tuple[dict[str, dict], list[dict]]:
+    """({role: floor result}, [page results with ratios])."""
+    by_role = clients(manifest)
+    floor = {}
+    for page in floors():
+        floor[page.user] = measure(by_role[page.user], page, samples=samples * 2)
+        log(f"  {page.name:45} p50 {floor[page.user]['p50_ms']:8.2f} ms  {floor[page.user]['queries']:3} queries")
+    results = []
+    for page in page_list(manifest):
+        result = measure(by_role[page.user], page, samples=samples)
+        base = floor[page.user]
+        result["ratio_p50"] = round(result["p50_ms"] / base["p50_ms"], 2)
+        result["ratio_p95"] = round(result["p95_ms"] / base["p95_ms"], 2)
+        results.append(result)
+        log(f"  {page.name:45} p50 {result['p50_ms']:8.2f} ms  x{result['ratio_p50']:<6} {result['queries']:3} queries")
+    return floor, results
+
+
+def counts(manifest: dict) -> dict[str, int]:
+    """The query count of every page (one request each, after one warm-up): for comparing data sizes."""
+    by_role = clients(manifest)
+    result = {}
+    for page in [*floors(), *page_list(manifest)]:
+        request(by_role[page.user], page)
+        with CaptureQueriesContext(connection) as queries:
+            request(by_role[page.user], page)
+        result[page.name] = len(queries)
+    return result

@@ -1,0 +1,110 @@
+"""The targets of a run, judged on its own figures, and the table it prints."""
+
+from __future__ import annotations
+
+AUDIT_PAGES = "audit"
+EXPORT_FLAT = 1.15  # the large export's peak memory at most this many times the small one's
+SYNC_IDEAL = 1.5
+SYNC_SPEEDUP = 6.0
+
+
+def evaluate(results: dict) -> list[dict]:
+    targets = []
+    meta = results.get("meta", {})
+    full_pg = meta.get("scale") == 1.0 and meta.get("database") == "postgresql"
+    for page in results.get("pages", []):
+        if page["target_ratio"]:
+            met = page["ratio_p50"] <= page["target_ratio"]
+            note = ""
+            if page["name"].startswith(AUDIT_PAGES) and not full_pg:
+                note = "the target is for 1,000,000 events on PostgreSQL; this run is not that"
+            targets.append(
+                {
+                    "target": f"{page['name']}: p50 within {page['target_ratio']:g}x the floor",
+                    "value": f"x{page['ratio_p50']}",
+                    "met": met,
+                    "note": note,
+                }
+            )
+        if page.get("queries_constant") is not None:
+            targets.append(
+                {
+                    "target": f"{page['name']}: query count independent of data size",
+                    "value": f"{page['queries_small_scale']} -> {page['queries']}",
+                    "met": page["queries_constant"],
+                    "note": "",
+                }
+            )
+    memory = results.get("memory", {})
+    if "export_small" in memory:
+        small, large = memory["export_small"], memory["export_large"]
+        ratio = large["peak_after_kb"] / small["peak_after_kb"]
+        targets.append(
+            {
+                "target": f"CSV export memory flat ({large['lines'] - 1:,} vs {small['lines'] - 1:,} events)",
+                "value": f"{large['peak_after_kb'] / 1024:.1f} vs {small['peak_after_kb'] / 1024:.1f} MiB "
+                f"(x{ratio:.2f})",
+                "met": ratio <= EXPORT_FLAT,
+                "note": "",
+            }
+        )
+    sync = results.get("sync")
+    if sync:
+        for name in ("cold", "warm"):
+            run = sync[name]
+            targets.append(
+                {
+                    "target": f"sync ({name}) within {SYNC_IDEAL}x the ideal",
+                    "value": f"{run['seconds']} s vs {run['ideal_seconds']} s (x{run['ratio_to_ideal']})",
+                    "met": run["ratio_to_ideal"] <= SYNC_IDEAL and run["failed"] == 0,
+                    "note": "",
+                }
+            )
+            speedup = sync[f"speedup_{name}_vs_sequential"]
+            targets.append(
+                {
+                    "target": f"sync ({name}) at least {SYNC_SPEEDUP:g}x faster than one by one",
+                    "value": f"x{speedup}",
+                    "met": speedup >= SYNC_SPEEDUP,
+                    "note": "one by one: measured on a subset, extrapolated",
+                }
+            )
+    if results.get("load"):
+        errors = sum(row["errors"] for row in results["load"])
+        targets.append({"target": "no errors under load", "value": str(errors), "met": errors == 0, "note": ""})
+    return targets
+
+
+def table(results: dict) -> str:
+    lines = []
+    meta = results.get("meta", {})
+    lines.append(
+        f"\nflowadmin bench: scale {meta.get('scale')}, {meta.get('database')}, {meta.get('cores')} cores, "
+        f"commit {meta.get('commit')}"
+    )
+    if results.get("pages"):
+        lines.append(f"\n{'page':45} {'p50 ms':>9} {'p95 ms':>9} {'x floor':>8} {'queries':>9}")
+        for role, floor in results.get("floor", {}).items():
+            lines.append(
+                f"{'floor (' + role + ')':45} {floor['p50_ms']:9.2f} {floor['p95_ms']:9.2f} {'1':>8} "
+                f"{floor['queries']:9}"
+            )
+        for page in results["pages"]:
+            small = page.get("queries_small_scale")
+            queries = f"{small}->{page['queries']}" if small is not None else str(page["queries"])
+            lines.append(
+                f"{page['name']:45} {page['p50_ms']:9.2f} {page['p95_ms']:9.2f} {page['ratio_p50']:8.2f} {queries:>9}"
+            )
+    if results.get("load"):
+        lines.append(f"\n{'load: users':12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
+        for row in results["load"]:
+            lines.append(
+                f"{row['concurrency']:12} {row['throughput_rps']:8.1f} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} "
+                f"{row['errors']:7}"
+            )
+    lines.append("\ntargets:")
+    for target in results.get("targets", []):
+        mark = "met   " if target["met"] else "MISSED"
+        note = f"  ({target['note']})" if target["note"] else ""
+        lines.append(f"  {mark} {target['target']}: {target['value']}{note}")
+    return "\n".join(lines)
