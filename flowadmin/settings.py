@@ -47,6 +47,8 @@ FLOWADMIN_SYNC_CONCURRENCY = env.int("FLOWADMIN_SYNC_CONCURRENCY", default=8)
 FLOWADMIN_SYNC_LEASE_SECONDS = env.int("FLOWADMIN_SYNC_LEASE_SECONDS", default=600)
 # A change request left "applying" longer than this is settled by reconcile_changes (younger ones may still be running).
 FLOWADMIN_APPLY_GRACE_SECONDS = env.int("FLOWADMIN_APPLY_GRACE_SECONDS", default=60)
+# Distinct approvers (never the author) a rollout needs before it applies a production sandbox.
+FLOWADMIN_ROLLOUT_PROD_APPROVALS = max(1, env.int("FLOWADMIN_ROLLOUT_PROD_APPROVALS", default=2))
 
 # --- Django ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
     "flowadmin.audit",
     "flowadmin.catalog",
     "flowadmin.changes",
+    "flowadmin.rollouts",
     "flowadmin.emulator",
     "axes",
 ]

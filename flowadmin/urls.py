@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("flowadmin.catalog.urls")),
     path("", include("flowadmin.changes.urls")),
+    path("", include("flowadmin.rollouts.urls")),
     path("", include("flowadmin.audit.urls")),
 ]
 if settings.FLOWADMIN_EMULATOR:

@@ -35,6 +35,16 @@ class AuditAction(models.TextChoices):
     CHANGE_APPLIED = "change.applied", "Change applied"
     CHANGE_APPLY_FAILED = "change.apply_failed", "Change apply failed"
     CHANGE_RECONCILED = "change.reconciled", "Change reconciled"
+    ROLLOUT_PROPOSED = "rollout.proposed", "Rollout proposed"
+    ROLLOUT_APPROVED = "rollout.approved", "Rollout approved"
+    ROLLOUT_STEP_APPLIED = "rollout.step_applied", "Rollout step applied"
+    ROLLOUT_STEP_FAILED = "rollout.step_failed", "Rollout step failed"
+    ROLLOUT_STOPPED = "rollout.stopped", "Rollout stopped"
+    ROLLOUT_RESUMED = "rollout.resumed", "Rollout resumed"
+    ROLLOUT_COMPLETED = "rollout.completed", "Rollout completed"
+    ROLLOUT_STEP_REBASED = "rollout.step_rebased", "Rollout step rebased"
+    ROLLOUT_REJECTED = "rollout.rejected", "Rollout rejected"
+    ROLLOUT_WITHDRAWN = "rollout.withdrawn", "Rollout withdrawn"
 
 
 class AuditOutcome(models.TextChoices):

@@ -12,7 +12,10 @@ Rules kept here (DESIGN.md rules 1 to 5):
 * a PUT whose answer was lost leaves the request ``applying`` until `change_request_reconcile`
   reads the document back and settles it;
 * every step writes its audit event explicitly; refusals of forbidden actions (four eyes, not the
-  author) are recorded as failure events, nothing else changes.
+  author) are recorded as failure events, nothing else changes;
+* a request that is a step of a rollout (``change_request.rollout_step``, the one-to-one that
+  `flowadmin.rollouts` adds) is decided only through that rollout: the rollout passes itself as
+  ``rollout=`` to the same functions, anyone else is refused (`ROLLOUT_STEP`).
 """
 
 from __future__ import annotations
@@ -73,6 +76,11 @@ REBASE_NOTHING_LEFT = (
     "rebasing would change nothing. Withdraw the request instead."
 )
 REBASE_INVALID = "The change no longer applies cleanly to the current remote document: {problems}"
+ROLLOUT_STEP = (
+    "Change request #{pk} is a step of rollout #{rollout}: it is approved, applied, rejected and withdrawn "
+    "there, together with the rollout's other sandboxes."
+)
+NOT_ROLLOUT_STEP = "Change request #{pk} is not a step of rollout #{rollout}."
 
 # Errors flowadmin records on a request itself (no remote error to quote).
 TITLE_SCHEMA_INVALID = "Document fails the flow spec schema"
@@ -148,6 +156,20 @@ def _require_approver(change_request: ChangeRequest, *, action: str, reviewer) -
         raise _refuse(change_request, action=action, actor=reviewer, message=FOUR_EYES)
 
 
+def _require_owner(change_request: ChangeRequest, *, rollout, action: str, actor) -> None:
+    """Refuse a step of a rollout decided from outside it, and a rollout acting on a request it does not own."""
+    step = getattr(change_request, "rollout_step", None)  # None when the request is no rollout's step
+    owner = getattr(step, "rollout_id", None)
+    given = getattr(rollout, "pk", None)
+    if owner == given:
+        return
+    if owner is not None:
+        message = ROLLOUT_STEP.format(pk=change_request.pk, rollout=owner)
+    else:
+        message = NOT_ROLLOUT_STEP.format(pk=change_request.pk, rollout=given)
+    raise _refuse(change_request, action=action, actor=actor, message=message)
+
+
 def _conflict(change_request: ChangeRequest, template: str = ALREADY_DECIDED) -> ChangeRequestConflict:
     current = ChangeRequest.objects.filter(pk=change_request.pk).values_list("status", flat=True).first()
     return ChangeRequestConflict(
@@ -195,14 +217,21 @@ def _own_error(code: str, title: str, detail: str) -> dict[str, Any]:
 
 # --- propose -----------------------------------------------------------------------------------
 def change_request_propose(
-    *, flow_spec: FlowSpec, source_ids: Sequence[str], reason: str, author, confirm_empty: bool = False
+    *,
+    flow_spec: FlowSpec,
+    source_ids: Sequence[str],
+    reason: str,
+    author,
+    confirm_empty: bool = False,
+    notify: bool = True,
 ) -> ChangeRequest:
     """Create a ``pending`` request to give ``flow_spec`` the list ``source_ids``.
 
     The base is the cached document at this moment. The ids are checked again here (`ids.ids_check`:
     UUIDs, no duplicates, added ids known to the sandbox and not used by another flow spec). Raises
     `ProposalError` (with ``problems`` per line, or the blocking open request) or
-    `ChangeRequestForbidden`.
+    `ChangeRequestForbidden`. ``notify=False`` leaves telling the approvers to the caller (a rollout
+    tells them once for all its steps).
     """
     if not getattr(author, "is_authenticated", False) or not author.has_perm(PROPOSE_CHANGE):
         raise ChangeRequestForbidden(NOT_PROPOSER)
@@ -250,7 +279,8 @@ def change_request_propose(
                 after=documents.put_body(proposed),
                 detail=f"Proposed: {_describe(parsed.added, parsed.removed)}. Reason: {reason}",
             )
-            notifications.notify_proposed(change_request)
+            if notify:
+                notifications.notify_proposed(change_request)
     except IntegrityError:
         # Someone else's proposal for the same flow spec won the race (the partial unique index).
         existing = selectors.change_request_open_for(sandbox=sandbox, spec_id=spec_id)
@@ -265,10 +295,11 @@ def _decidable_q() -> Q:
     return Q(status=Status.PENDING) | Q(status=Status.STALE, superseded_at__isnull=True)
 
 
-def change_request_withdraw(*, change_request: ChangeRequest, actor) -> ChangeRequest:
+def change_request_withdraw(*, change_request: ChangeRequest, actor, rollout=None) -> ChangeRequest:
     """The author takes back a pending (or stale) request."""
     if change_request.author_id is None or getattr(actor, "pk", None) != change_request.author_id:
         raise _refuse(change_request, action="change.withdrawn", actor=actor, message=NOT_AUTHOR)
+    _require_owner(change_request, rollout=rollout, action="change.withdrawn", actor=actor)
     with transaction.atomic():
         updated = ChangeRequest.objects.filter(_decidable_q(), pk=change_request.pk).update(
             status=Status.WITHDRAWN, decided_at=timezone.now()
@@ -279,9 +310,10 @@ def change_request_withdraw(*, change_request: ChangeRequest, actor) -> ChangeRe
     return _fresh(change_request)
 
 
-def change_request_reject(*, change_request: ChangeRequest, reviewer, comment: str) -> ChangeRequest:
+def change_request_reject(*, change_request: ChangeRequest, reviewer, comment: str, rollout=None) -> ChangeRequest:
     """An approver (never the author) rejects a pending (or stale) request, saying why."""
     _require_approver(change_request, action="change.rejected", reviewer=reviewer)
+    _require_owner(change_request, rollout=rollout, action="change.rejected", actor=reviewer)
     comment = (comment or "").strip()
     if not comment:
         raise ChangeRequestError(COMMENT_REQUIRED, change_request=change_request)
@@ -301,13 +333,15 @@ def change_request_reject(*, change_request: ChangeRequest, reviewer, comment: s
     return decided
 
 
-def change_request_approve(*, change_request: ChangeRequest, reviewer, digest: str) -> ChangeRequest:
+def change_request_approve(*, change_request: ChangeRequest, reviewer, digest: str, rollout=None) -> ChangeRequest:
     """Approve a pending request and apply it at once (see the module docstring).
 
     ``digest`` is what the reviewed page carried: the approval is bound to exactly that change.
     Returns the request as the apply left it: applied, failed, stale, or applying (outcome unknown).
+    A rollout applies its steps through here (``rollout=``) once its own approvals allow it.
     """
     _require_approver(change_request, action="change.approved", reviewer=reviewer)
+    _require_owner(change_request, rollout=rollout, action="change.approved", actor=reviewer)
     if digest != change_request.digest:
         raise _refuse(change_request, action="change.approved", actor=reviewer, message=DIGEST_MISMATCH)
     now = timezone.now()
@@ -317,7 +351,10 @@ def change_request_approve(*, change_request: ChangeRequest, reviewer, digest: s
         )
         if not approved:
             raise _conflict(change_request)
-        _audit(change_request, action="change.approved", actor=reviewer, detail="Approved; applying it now.")
+        approved_in = f" as a step of rollout #{rollout.pk}" if rollout is not None else ""
+        _audit(
+            change_request, action="change.approved", actor=reviewer, detail=f"Approved{approved_in}; applying it now."
+        )
         ChangeRequest.objects.filter(pk=change_request.pk, status=Status.APPROVED).update(
             status=Status.APPLYING, apply_started_at=now, attempts=F("attempts") + 1, **NO_ERROR
         )
@@ -326,9 +363,10 @@ def change_request_approve(*, change_request: ChangeRequest, reviewer, digest: s
     return _apply(change_request=started, actor=reviewer)
 
 
-def change_request_retry(*, change_request: ChangeRequest, reviewer) -> ChangeRequest:
+def change_request_retry(*, change_request: ChangeRequest, reviewer, rollout=None) -> ChangeRequest:
     """Apply a failed request again, after a fresh check (an attempt left ``applying`` is settled first)."""
     _require_approver(change_request, action="change.apply_started", reviewer=reviewer)
+    _require_owner(change_request, rollout=rollout, action="change.apply_started", actor=reviewer)
     current = _fresh(change_request)
     if current.status == Status.APPLYING:
         current = change_request_reconcile(change_request=current, actor=reviewer)
@@ -579,7 +617,7 @@ def change_requests_reconcile(*, actor=None) -> list[ReconcileResult]:
 
 
 # --- rebase ------------------------------------------------------------------------------------
-def change_request_rebase(*, change_request: ChangeRequest, actor) -> ChangeRequest:
+def change_request_rebase(*, change_request: ChangeRequest, actor, rollout=None) -> ChangeRequest:
     """Turn a stale request into a new pending one whose base is the remote document it met.
 
     The same ids are added and removed (those the remote already has, or already lacks, drop out);
@@ -589,6 +627,7 @@ def change_request_rebase(*, change_request: ChangeRequest, actor) -> ChangeRequ
     is_author = change_request.author_id is not None and getattr(actor, "pk", None) == change_request.author_id
     if not getattr(actor, "is_authenticated", False) or not (is_author or actor.has_perm(PROPOSE_CHANGE)):
         raise _refuse(change_request, action="change.rebased", actor=actor, message=NOT_REBASER)
+    _require_owner(change_request, rollout=rollout, action="change.rebased", actor=actor)
     current = _fresh(change_request)
     remote = current.remote_document
     if current.status != Status.STALE or current.superseded_at is not None or not isinstance(remote, dict):

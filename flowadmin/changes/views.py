@@ -196,7 +196,9 @@ def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
         names=names,
     )
     is_author = change_request.author_id is not None and change_request.author_id == user.pk
-    can_decide = user.has_perm(APPROVE_CHANGE) and not is_author
+    # A step of a rollout is decided on the rollout's page (the services refuse it here).
+    owned = getattr(change_request, "rollout_step", None) is not None
+    can_decide = user.has_perm(APPROVE_CHANGE) and not is_author and not owned
     stale_diff = None
     if change_request.status == ChangeRequest.Status.STALE and isinstance(change_request.remote_document, dict):
         stale_diff = documents.line_diff(
@@ -211,11 +213,12 @@ def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
         "is_author": is_author,
         "can_approve_this": can_decide and change_request.status == ChangeRequest.Status.PENDING,
         "can_reject_this": can_decide and change_request.is_decidable,
-        "can_withdraw_this": is_author and change_request.is_decidable,
+        "can_withdraw_this": is_author and change_request.is_decidable and not owned,
         "can_retry_this": can_decide
         and (change_request.status == ChangeRequest.Status.FAILED or change_request.outcome_unknown),
         "can_rebase_this": change_request.status == ChangeRequest.Status.STALE
         and change_request.superseded_at is None
+        and not owned
         and (is_author or user.has_perm(PROPOSE_CHANGE)),
         "can_revert_this": change_request.status == ChangeRequest.Status.APPLIED and user.has_perm(PROPOSE_CHANGE),
         "check_wanted": change_request.status in CHECKED_STATUSES,

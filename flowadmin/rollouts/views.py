@@ -1,0 +1,351 @@
+"""Rollout pages: propose (form + live per-sandbox preview), the list, one rollout with its steps and
+decisions, a step's live check, and the drift of a flow spec across sandboxes.
+
+Every page needs a signed-in user (the login middleware); proposing needs `propose_change`,
+approving, rejecting and resuming need `approve_change`. The rules themselves (never the author,
+one approval each, production approvals, order) are enforced by the services whatever a page shows;
+refusals answer 403 with a sentence. Every htmx endpoint also answers a plain request with the page.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
+from flowadmin.changes import preview
+from flowadmin.changes import selectors as changes_selectors
+from flowadmin.changes import services as changes_services
+from flowadmin.changes.models import ChangeRequest
+from flowadmin.flowservice import documents
+from flowadmin.rollouts import plan, selectors, services
+from flowadmin.rollouts.forms import ApproveForm, RejectForm, RolloutForm
+from flowadmin.rollouts.models import Rollout, RolloutStep
+
+NEEDS_PROPOSE = "Proposing rollouts needs the Onboarding staff role."
+NEEDS_APPROVE = "Approving, rejecting and resuming rollouts needs the Approvers role."
+PROPOSED = "Rollout #{pk} was submitted for review."
+APPROVED = "You approved rollout #{pk}."
+COMPLETED = "Rollout #{pk} is complete: every sandbox carries the change."
+WAITING = "Rollout #{pk} applied what it could; {sandbox} waits for {missing} more approval{plural}."
+STOPPED = "Rollout #{pk} stopped: {detail}"
+REJECTED = "Rollout #{pk} was rejected."
+WITHDRAWN = "Rollout #{pk} was withdrawn."
+REBASED = "Step {position} was rebased onto the current remote document: the rollout needs its approvals again."
+CHECKED_STATUSES = (
+    ChangeRequest.Status.PENDING,
+    ChangeRequest.Status.FAILED,
+    ChangeRequest.Status.STALE,
+    ChangeRequest.Status.APPLYING,
+)
+PAGE_SIZE = 50
+
+
+# --- plumbing ------------------------------------------------------------------------------------
+def _refused(request, message: str, rollout: Rollout | None = None):
+    return render(request, "rollouts/refused.html", {"message": message, "rollout": rollout}, status=403)
+
+
+def permission_or_403(permission: str, message: str):
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                return _refused(request, message)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _fragment(request) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _redirect(request, url: str):
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _vary(response):
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _to_detail(request, rollout: Rollout):
+    return _redirect(request, reverse("rollouts:detail", args=[rollout.pk]))
+
+
+# --- propose -------------------------------------------------------------------------------------
+def _new_context(form: RolloutForm, *, submitted: bool, prefill: selectors.Prefill | None = None, error=None) -> dict:
+    candidates = form.candidates
+    return {
+        "form": form,
+        "spec": candidates[0],
+        "submitted": submitted,
+        "plan": plan.rollout_plan(specs=form.chosen(), added=form.added, removed=form.removed),
+        "prefill": prefill,
+        "error": error,
+        "prod_approvals": settings.FLOWADMIN_ROLLOUT_PROD_APPROVALS,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+def new(request):
+    data = request.POST if request.method == "POST" else request.GET
+    candidates = selectors.rollout_candidates_or_404(spec_id=data.get("spec_id", ""))
+    if request.method == "GET":
+        prefill = selectors.rollout_prefill(
+            candidates=candidates,
+            from_change_request=request.GET.get("from", ""),
+            sandbox=request.GET.get("sandbox", ""),
+            reference=request.GET.get("reference", ""),
+        )
+        form = RolloutForm(initial=prefill.initial, candidates=candidates)
+        return render(request, "rollouts/new.html", _new_context(form, submitted=False, prefill=prefill))
+    form = RolloutForm(request.POST, candidates=candidates)
+    if not form.is_valid():
+        return render(request, "rollouts/new.html", _new_context(form, submitted=True))
+    try:
+        rollout = services.rollout_propose(
+            spec_id=candidates[0].spec_id,
+            sandboxes=[spec.sandbox.name for spec in form.chosen()],
+            added=form.added,
+            removed=form.removed,
+            reason=form.cleaned_data["reason"],
+            author=request.user,
+            source_change_request_id=form.cleaned_data.get("source_change_request"),
+        )
+    except services.RolloutForbidden as error:
+        return _refused(request, error.message)
+    except services.RolloutProposalError as error:
+        return render(request, "rollouts/new.html", _new_context(form, submitted=True, error=error))
+    messages.success(request, PROPOSED.format(pk=rollout.pk))
+    return _to_detail(request, rollout)
+
+
+@require_POST
+@permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+def preview_view(request):
+    """The per-sandbox preview: the fragment for htmx, the whole form page without. Saves nothing."""
+    candidates = selectors.rollout_candidates_or_404(spec_id=request.POST.get("spec_id", ""))
+    form = RolloutForm(request.POST, candidates=candidates)
+    template = "rollouts/new.html#plan" if _fragment(request) else "rollouts/new.html"
+    return _vary(render(request, template, _new_context(form, submitted=False)))
+
+
+# --- list ------------------------------------------------------------------------------------------
+@require_GET
+def rollout_list(request):
+    show = selectors.show_choice(request.GET.get("show"))
+    page = Paginator(selectors.rollout_list(user=request.user, show=show), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "rollouts/list.html", {"show": show, "choices": selectors.SHOW_CHOICES, "page": page})
+
+
+# --- one rollout -----------------------------------------------------------------------------------
+@dataclass
+class StepView:
+    """A step as the page shows it: its change, whether it is checked live, and the check once made."""
+
+    step: RolloutStep
+    change_request: ChangeRequest
+    change: preview.DocumentChange | None
+    needed: int
+    check_wanted: bool
+    check: changes_services.RemoteCheck | None = None
+
+    @property
+    def stale_diff(self):
+        cr = self.change_request
+        if cr.status != ChangeRequest.Status.STALE or not isinstance(cr.remote_document, dict):
+            return None
+        return documents.line_diff(documents.put_body(cr.base_document), documents.put_body(cr.remote_document))
+
+
+def _step_view(rollout: Rollout, step: RolloutStep, *, check=None, with_change: bool = True) -> StepView:
+    cr = step.change_request
+    change = None
+    if with_change:
+        change = preview.document_change(
+            base=cr.base_document,
+            proposed=cr.proposed_document,
+            added=cr.added_ids,
+            removed=cr.removed_ids,
+            names=changes_selectors.connection_spec_names(sandbox=step.sandbox),
+        )
+    return StepView(
+        step=step,
+        change_request=cr,
+        change=change,
+        needed=selectors.approvals_needed(rollout=rollout, step=step),
+        check_wanted=rollout.is_open and cr.status in CHECKED_STATUSES,
+        check=check,
+    )
+
+
+def _detail_context(request, rollout: Rollout, *, checked: RolloutStep | None = None, check=None, **extra) -> dict:
+    user = request.user
+    steps = selectors.rollout_steps(rollout=rollout, documents_too=True)
+    views = [
+        _step_view(rollout, step, check=check if checked is not None and step.pk == checked.pk else None)
+        for step in steps
+    ]
+    next_step = selectors.rollout_next_step(steps=steps)
+    approvals = selectors.rollout_approvals(rollout=rollout)
+    is_author = selectors.rollout_is_author(rollout=rollout, user=user)
+    approver = user.has_perm(APPROVE_CHANGE) and not is_author
+    has_approved = any(a.approver_id == user.pk or a.approver_username == user.get_username() for a in approvals)
+    most_needed = max((view.needed for view in views if view.change_request.status != "applied"), default=0)
+    stopped_at = next((view for view in views if view.step.position == rollout.stopped_position), None)
+    context = {
+        "rollout": rollout,
+        "steps": views,
+        "next_step": next_step,
+        "next_needed": selectors.approvals_needed(rollout=rollout, step=next_step) if next_step else 0,
+        "approvals": approvals,
+        "is_author": is_author,
+        "has_approved": has_approved,
+        "stopped_at": stopped_at,
+        "can_approve_this": approver and rollout.is_open and not has_approved and len(approvals) < most_needed,
+        "can_resume_this": approver and rollout.status == Rollout.Status.STOPPED,
+        "can_reject_this": approver and rollout.is_decidable,
+        "can_withdraw_this": is_author and rollout.is_decidable,
+        "can_rebase": rollout.status == Rollout.Status.STOPPED and (is_author or user.has_perm(PROPOSE_CHANGE)),
+        "events": selectors.rollout_events(rollout=rollout),
+        "approve_form": ApproveForm(initial={"digest": rollout.digest}),
+        "reject_form": RejectForm(),
+    }
+    context.update(extra)
+    return context
+
+
+@require_GET
+def detail(request, pk: int):
+    rollout = selectors.rollout_get(pk=pk)
+    return render(request, "rollouts/detail.html", _detail_context(request, rollout))
+
+
+@require_GET
+def check(request, pk: int, position: int):
+    """One step against its sandbox's current remote document: a fragment for htmx, the page without."""
+    rollout = selectors.rollout_get(pk=pk)
+    step = selectors.rollout_step_get(rollout=rollout, position=position)
+    view = _step_view(rollout, step, with_change=False)
+    result = changes_services.change_request_check(change_request=step.change_request) if view.check_wanted else None
+    if _fragment(request):
+        view.check = result
+        return _vary(render(request, "rollouts/detail.html#check", {"rollout": rollout, "item": view}))
+    return _vary(render(request, "rollouts/detail.html", _detail_context(request, rollout, checked=step, check=result)))
+
+
+def _tell_outcome(request, rollout: Rollout) -> None:
+    if rollout.status == Rollout.Status.COMPLETED:
+        messages.success(request, COMPLETED.format(pk=rollout.pk))
+    elif rollout.status == Rollout.Status.STOPPED:
+        messages.error(request, STOPPED.format(pk=rollout.pk, detail=rollout.stop_detail))
+    elif rollout.status == Rollout.Status.PENDING:
+        steps = selectors.rollout_steps(rollout=rollout)
+        step = selectors.rollout_next_step(steps=steps)
+        if step is not None and any(item.change_request.status == "applied" for item in steps):
+            missing = selectors.approvals_needed(rollout=rollout, step=step) - selectors.rollout_approval_count(
+                rollout=rollout
+            )
+            plural = "s" if missing != 1 else ""
+            messages.warning(
+                request, WAITING.format(pk=rollout.pk, sandbox=step.sandbox, missing=missing, plural=plural)
+            )
+
+
+@require_POST
+@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+def approve(request, pk: int):
+    rollout = selectors.rollout_get(pk=pk)
+    try:
+        result = services.rollout_approve(rollout=rollout, approver=request.user, digest=request.POST.get("digest", ""))
+    except services.RolloutForbidden as error:
+        return _refused(request, error.message, rollout)
+    except services.RolloutError as error:
+        messages.error(request, error.message)
+        return _to_detail(request, rollout)
+    messages.success(request, APPROVED.format(pk=pk))
+    _tell_outcome(request, result)
+    return _to_detail(request, result)
+
+
+@require_POST
+@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+def resume(request, pk: int):
+    rollout = selectors.rollout_get(pk=pk)
+    try:
+        result = services.rollout_resume(rollout=rollout, approver=request.user)
+    except services.RolloutForbidden as error:
+        return _refused(request, error.message, rollout)
+    except services.RolloutError as error:
+        messages.error(request, error.message)
+        return _to_detail(request, rollout)
+    _tell_outcome(request, result)
+    return _to_detail(request, result)
+
+
+@require_POST
+@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+def reject(request, pk: int):
+    rollout = selectors.rollout_get(pk=pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return render(request, "rollouts/detail.html", _detail_context(request, rollout, reject_form=form))
+    try:
+        services.rollout_reject(rollout=rollout, reviewer=request.user, comment=form.cleaned_data["comment"])
+    except services.RolloutForbidden as error:
+        return _refused(request, error.message, rollout)
+    except services.RolloutError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, REJECTED.format(pk=pk))
+    return _to_detail(request, rollout)
+
+
+@require_POST
+def withdraw(request, pk: int):
+    rollout = selectors.rollout_get(pk=pk)
+    try:
+        services.rollout_withdraw(rollout=rollout, actor=request.user)
+    except services.RolloutForbidden as error:
+        return _refused(request, error.message, rollout)
+    except services.RolloutError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, WITHDRAWN.format(pk=pk))
+    return _to_detail(request, rollout)
+
+
+@require_POST
+def rebase(request, pk: int, position: int):
+    rollout = selectors.rollout_get(pk=pk)
+    try:
+        services.rollout_step_rebase(rollout=rollout, position=position, actor=request.user)
+    except services.RolloutForbidden as error:
+        return _refused(request, error.message, rollout)
+    except services.RolloutError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, REBASED.format(position=position))
+    return _to_detail(request, rollout)
+
+
+# --- drift -----------------------------------------------------------------------------------------
+@require_GET
+def drift(request, spec_id: str):
+    matrix = selectors.flowspec_drift(spec_id=spec_id, reference=request.GET.get("reference"))
+    template = "rollouts/drift.html#matrix" if _fragment(request) else "rollouts/drift.html"
+    return _vary(render(request, template, {"drift": matrix}))
