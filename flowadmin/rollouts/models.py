@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -96,6 +97,13 @@ class Rollout(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_abandoned(self) -> bool:
+        """Applying, but its run gave no sign of life for FLOWADMIN_APPLY_GRACE_SECONDS: Resume takes it over."""
+        if self.status != self.Status.APPLYING or self.run_heartbeat_at is None:
+            return False
+        return timezone.now() - self.run_heartbeat_at > timedelta(seconds=settings.FLOWADMIN_APPLY_GRACE_SECONDS)
 
     @property
     def is_decidable(self) -> bool:

@@ -79,6 +79,7 @@ DUPLICATE_SANDBOX = "Sandbox “{sandbox}” is listed twice."
 NOT_CACHED = "Flow spec {spec_id} is not cached in sandbox “{sandbox}” (or that sandbox is not active)."
 INVALID_PLAN = "The rollout cannot be proposed as it is: see the problems of each sandbox."
 STEP_PROPOSAL_FAILED = "Sandbox “{sandbox}”: {message}"
+RACE_LOST = "A change request was opened for one of these flow specs meanwhile: look at the preview again."
 
 # What a run says when it stops (the rollout's stop_detail and the rollout.stopped event).
 STOP_FAILED = "Step {position} ({sandbox}) failed: {error}. Fix the cause, then an approver resumes the rollout."
@@ -226,11 +227,13 @@ def rollout_propose(
     if problems:
         raise RolloutProposalError(problems[0], problems=problems)
     specs = [candidates[name] for name in names]
+    spec_id = specs[0].spec_id
+    if not ChangeRequest.objects.filter(pk=source_change_request_id or 0, spec_id=spec_id).exists():
+        source_change_request_id = None
     plans = rollout_plan(specs=specs, added=added_ids, removed=removed_ids)
     problems = [problem for plan in plans for problem in plan.problems]
     if problems:
         raise RolloutProposalError(INVALID_PLAN, problems=problems)
-    spec_id = specs[0].spec_id
     try:
         with transaction.atomic():
             rollout = Rollout.objects.create(
@@ -277,7 +280,7 @@ def rollout_propose(
             notifications.notify_proposed(rollout)
     except IntegrityError:
         # A single change request for one of the sandboxes won the race (the one-open-request index).
-        raise RolloutProposalError(INVALID_PLAN, problems=[INVALID_PLAN]) from None
+        raise RolloutProposalError(INVALID_PLAN, problems=[RACE_LOST]) from None
     return rollout
 
 

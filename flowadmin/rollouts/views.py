@@ -217,7 +217,7 @@ def _detail_context(request, rollout: Rollout, *, checked: RolloutStep | None = 
         "has_approved": has_approved,
         "stopped_at": stopped_at,
         "can_approve_this": approver and rollout.is_open and not has_approved and len(approvals) < most_needed,
-        "can_resume_this": approver and rollout.status == Rollout.Status.STOPPED,
+        "can_resume_this": approver and (rollout.status == Rollout.Status.STOPPED or rollout.is_abandoned),
         "can_reject_this": approver and rollout.is_decidable,
         "can_withdraw_this": is_author and rollout.is_decidable,
         "can_rebase": rollout.status == Rollout.Status.STOPPED and (is_author or user.has_perm(PROPOSE_CHANGE)),

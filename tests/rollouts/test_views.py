@@ -329,3 +329,39 @@ def test_the_navigation_links_to_the_rollouts(staff_client):
     response = staff_client.get(reverse("rollouts:list"))
 
     assert f'<a href="{reverse("rollouts:list")}" aria-current="page">Rollouts</a>' in response.text
+
+
+def test_a_stale_step_shows_what_changed_and_offers_its_author_the_rebase(client, remote, staff_user, approver_user):
+    rollout = propose(staff_user, sandboxes=["dev", "stage"])
+    document = remote.document("stage", STREAMING_ID)
+    document["sourceConnectionSpecIds"] = [*document["sourceConnectionSpecIds"], UNKNOWN]
+    remote.add("stage", document)
+    services.rollout_approve(rollout=rollout, approver=approver_user, digest=rollout.digest)
+    client.force_login(staff_user)
+
+    page = client.get(reverse("rollouts:detail", args=[rollout.pk]))
+
+    assert "What changed remotely since the base" in page.text
+    assert UNKNOWN in page.text
+    rebase = reverse("rollouts:rebase", args=[rollout.pk, 2])
+    assert f'action="{rebase}"' in page.text
+    client.post(rebase)
+    assert Rollout.objects.get().status == "pending"
+
+
+def test_a_run_that_gave_no_sign_of_life_can_be_resumed_from_the_page(approver_client, remote, settings, staff_user):
+    rollout = propose(staff_user, sandboxes=["dev"])
+    Rollout.objects.filter(pk=rollout.pk).update(
+        status="applying", run_token="gone", run_heartbeat_at="2020-01-01T00:00Z"
+    )
+
+    page = approver_client.get(reverse("rollouts:detail", args=[rollout.pk]))
+
+    assert "gave no sign of life" in page.text
+    assert ">Resume</button>" in page.text
+
+
+def test_a_bogus_source_change_request_is_not_kept(staff_client, specs):
+    staff_client.post(NEW, form(source_change_request="987654", submit="1"))
+
+    assert Rollout.objects.get().source_change_request_id is None
