@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Callable
 
@@ -11,7 +12,7 @@ from django.core.management import call_command
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, SyncRun
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents
+from flowadmin.flowservice import documents, get_client
 from tests.fixtures.emulator import FLOW_SPECS, GENERIC_STREAMING_ID
 
 STREAMING_ID = GENERIC_STREAMING_ID  # GenericStreamingAEP
@@ -79,3 +80,18 @@ def snapshot(emulator) -> dict:
         "remote": {spec_id: emulator.document("dev", spec_id) for spec_id in (STREAMING_ID, REST_ID)},
         "emulator_puts": emulator.log(method="PUT"),
     }
+
+
+def close_connections(emulator) -> None:
+    """Close the HTTP connections to the live server and wait until its request threads have ended.
+
+    Each of those threads holds a database connection until its client goes away; one still open
+    when the run ends keeps PostgreSQL from dropping the test database.
+    """
+    get_client().close()
+    emulator.session.close()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if not any("process_request_thread" in thread.name for thread in threading.enumerate()):
+            return
+        time.sleep(0.05)

@@ -19,10 +19,9 @@ from flowadmin.catalog.models import FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services, views
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import get_client
 from tests.changes.factories import propose
 from tests.conftest import make_user
-from tests.reliability.helpers import ACME_EVENTS, STREAMING_ID, quick_retries, snapshot
+from tests.reliability.helpers import ACME_EVENTS, STREAMING_ID, close_connections, quick_retries, snapshot
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def world(emulator, settings):
     assert sandbox_sync(sandbox_name="prod").ok
     emulator.clear_log()
     yield emulator
-    get_client().close()
+    close_connections(emulator)
 
 
 def spec(sandbox: str = "dev") -> FlowSpec:

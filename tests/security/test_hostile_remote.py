@@ -23,8 +23,8 @@ from flowadmin.changes.models import ChangeRequest
 from flowadmin.emulator import errors as emulator_errors
 from flowadmin.emulator.models import ConnectionSpecDocument
 from flowadmin.emulator.models import Sandbox as RemoteSandbox
-from flowadmin.flowservice import documents, get_client
-from tests.reliability.helpers import ACME_EVENTS, REST_ID, quick_retries, spec_path
+from flowadmin.flowservice import documents
+from tests.reliability.helpers import ACME_EVENTS, REST_ID, close_connections, quick_retries, spec_path
 
 MARKUP = "<script>alert('{where}')</script>"
 IMG = "<img src=x onerror=alert('{where}')>"
@@ -46,7 +46,7 @@ def hostile(emulator, settings):
         row.save()
     emulator.clear_log()
     yield emulator
-    get_client().close()
+    close_connections(emulator)
 
 
 def assert_escaped(response) -> str:

@@ -26,6 +26,7 @@ from tests.reliability.helpers import (
     ACME_LOYALTY,
     REST_ID,
     STREAMING_ID,
+    close_connections,
     quick_retries,
     spec_path,
     wait_for_sync_runs,
@@ -60,7 +61,7 @@ def journey(secret_settings, emulator):
     """The emulator accepting (and the product sending) the distinctive secret."""
     assert emulator.client_secret == CLIENT_SECRET
     yield emulator, secret_settings
-    get_client().close()
+    close_connections(emulator)
 
 
 def everything_logged(caplog) -> None:
