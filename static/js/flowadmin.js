@@ -1,7 +1,31 @@
 // flowadmin's little behaviour beyond htmx. Loaded as a file: the CSP forbids inline script.
 (function () {
   "use strict";
-  // Copy buttons: <button data-copy="text"> or data-copy-target="#id".
+  // Copy buttons: <button data-copy="text"> or data-copy-target="#id". The label reads "Copied" for
+  // a moment (or "Copy failed"); the clipboard API needs a secure context, else the older execCommand.
+  function copyWithSelection(text, button) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "copy-buffer";
+    document.body.appendChild(area);
+    area.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
+    area.remove();
+    button.focus();
+    return copied;
+  }
+
+  function showCopied(button, copied) {
+    if (!button.hasAttribute("data-copy-label")) button.setAttribute("data-copy-label", button.textContent);
+    button.textContent = copied ? "Copied" : "Copy failed";
+    clearTimeout(button.copyTimer);
+    button.copyTimer = setTimeout(function () {
+      button.textContent = button.getAttribute("data-copy-label");
+    }, 1500);
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy], [data-copy-target]");
     if (!button) return;
@@ -10,23 +34,47 @@
       var target = document.querySelector(button.getAttribute("data-copy-target"));
       text = target ? target.textContent : "";
     }
-    var done = function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
-      setTimeout(function () { button.textContent = label; }, 1200);
-    };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done);
+      navigator.clipboard.writeText(text).then(
+        function () { showCopied(button, true); },
+        function () { showCopied(button, copyWithSelection(text, button)); }
+      );
     } else {
-      var area = document.createElement("textarea");
-      area.value = text;
-      document.body.appendChild(area);
-      area.select();
-      document.execCommand("copy");
-      area.remove();
-      done();
+      showCopied(button, copyWithSelection(text, button));
     }
   });
+
+  // Scrolling regions (tables in .table-wrap, code and diffs in <pre>): while one scrolls, it is a
+  // tab stop, so keyboard users can scroll it with the arrow keys; when it fits, it is not.
+  var SCROLLERS = ".table-wrap, pre";
+  var resizes = window.ResizeObserver ? new ResizeObserver(function (entries) {
+    entries.forEach(function (entry) { markScrolling(entry.target); });
+  }) : null;
+
+  function markScrolling(element) {
+    var scrolls = element.scrollWidth > element.clientWidth + 1 || element.scrollHeight > element.clientHeight + 1;
+    if (scrolls && !element.hasAttribute("tabindex")) {
+      element.setAttribute("tabindex", "0");
+      element.setAttribute("data-scrolls", "");
+    } else if (!scrolls && element.hasAttribute("data-scrolls")) {
+      element.removeAttribute("tabindex");
+      element.removeAttribute("data-scrolls");
+    }
+  }
+
+  function watchScrolling(root) {
+    var elements = Array.prototype.slice.call(root.querySelectorAll(SCROLLERS));
+    if (root.matches && root.matches(SCROLLERS)) elements.push(root);
+    elements.forEach(function (element) {
+      markScrolling(element);
+      if (resizes) resizes.observe(element);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { watchScrolling(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { watchScrolling(event.target); });
+  // A closed <details> hides its content: opening one may reveal a scrolling region.
+  document.addEventListener("toggle", function (event) { watchScrolling(event.target); }, true);
 
   // Id pickers: <button data-add-id="uuid" data-add-id-target="#textarea"> appends the id on a line of
   // its own and tells the live preview (an input event). Without JavaScript the button submits the
