@@ -26,8 +26,14 @@ def _axe_source(path: Path = AXE_JS) -> str:
     return path.read_text()
 
 
+# Two animation frames: layout is done and ResizeObserver callbacks (flowadmin.js marks scrolling
+# regions focusable in one) have run, e.g. after the viewport was resized.
+_NEXT_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def axe_violations(page: Page, *, include: str | None = None, disable_rules: tuple[str, ...] = ()) -> list[dict]:
-    """Run axe on the page (or on the element matching ``include``) and return its violations."""
+    """Run axe on the page (or on the element matching ``include``) once it has settled; its violations."""
+    page.evaluate(_NEXT_FRAMES)
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
         if not page.evaluate("() => typeof window.axe === 'object'"):

@@ -12,6 +12,8 @@ Fixtures:
     context, page   function  one desktop context and its page; ``page.goto("/")`` works
     browser_log     function  BrowserLog of ``context`` (console errors, uncaught errors, CSP violations)
     emulator_api    function  EmulatorApi on the server; faults cleared after the test
+    synced          session   every sandbox synced once (``manage.py sync_flowspecs``): the catalog is filled
+    screen_data     session   the change requests and audit event the screens show (screens.prepare_screen_data)
 
 Every context is checked at teardown: a console error, an uncaught error or a CSP violation fails
 the test unless it is marked ``@pytest.mark.allow_browser_errors``.
@@ -30,6 +32,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from .browser import DESKTOP, BrowserLog, assert_browser_clean, launch_chromium
 from .emulator_api import EmulatorApi
+from .screens import prepare_screen_data
 from .server import REPO_ROOT, E2EServer
 
 ARTIFACTS = REPO_ROOT / "test-results" / "e2e"
@@ -66,6 +69,16 @@ def server() -> Iterator[E2EServer]:
             yield running
         finally:
             _server = None
+
+
+@pytest.fixture(scope="session")
+def synced(server: E2EServer) -> None:
+    server.manage("sync_flowspecs")
+
+
+@pytest.fixture(scope="session")
+def screen_data(server: E2EServer, synced) -> dict:
+    return prepare_screen_data(server)
 
 
 @pytest.fixture(scope="package")

@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.e2e.screenshots [--out docs/screenshots] [--screen home ...]
 
 Starts the same server as the browser suite (throw-away database, demo users, embedded emulator)
-and writes ``<screen>-<role>-<width>.png`` for every screen in ``screens.py``.
+prepares the change requests and audit events some screens show (``prepare_screen_data``), and
+writes ``<screen>-<role>-<width>.png`` for every screen in ``screens.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from .browser import VIEWPORTS, BrowserLog, flush, launch_chromium
-from .screens import screen_cases
+from .screens import prepare_screen_data, screen_cases
 from .server import REPO_ROOT, E2EServer
 
 DEFAULT_OUT = REPO_ROOT / "docs" / "screenshots"
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = [(screen, role) for screen, role in screen_cases() if not args.screen or screen.name in args.screen]
     problems = 0
     with E2EServer() as server, sync_playwright() as playwright:
+        server.manage("sync_flowspecs")
+        data = prepare_screen_data(server)
         browser = launch_chromium(playwright)
         try:
             for screen, role in cases:
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                     log.watch(context)
                     try:
                         page = context.new_page()
-                        screen.open(page, role)
+                        screen.open(page, role, data)
                         path = args.out / f"{screen.name}-{role}-{viewport['width']}.png"
                         # No blinking caret or running transition: the same page gives the same PNG.
                         page.screenshot(path=path, full_page=True, caret="hide", animations="disabled")

@@ -157,6 +157,10 @@ class E2EServer:
             return "(no server log)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
+    def manage(self, *args: str) -> None:
+        """Run a management command against the server's database (output goes to the server log)."""
+        self._manage(*args)
+
     def environment(self) -> dict[str, str]:
         """The server's environment: the emulator on, demo credentials, DEBUG (the demo users need it)."""
         env = dict(os.environ)
