@@ -153,6 +153,7 @@ def sandbox_sync(*, sandbox_name: str, actor=None, client=None, lease_token: str
 
 def _sync_claimed(*, sandbox_name: str, actor, client) -> SyncResult:
     exchanges: list = []
+    listed_at = timezone.now()  # cached rows written after this are newer than what the listing may show
     try:
         with client.recording() as exchanges:
             flow_specs = client.list_flow_specs(sandbox_name)
@@ -163,7 +164,9 @@ def _sync_claimed(*, sandbox_name: str, actor, client) -> SyncResult:
     with transaction.atomic():
         sandbox = Sandbox.objects.select_for_update().get(name=sandbox_name)
         connection_count = _store_connection_specs(sandbox, connection_specs)
-        result = _store_flow_specs(sandbox, flow_specs, actor=actor, connection_specs=connection_count)
+        result = _store_flow_specs(
+            sandbox, flow_specs, actor=actor, connection_specs=connection_count, listed_at=listed_at
+        )
         now = timezone.now()
         Sandbox.objects.filter(pk=sandbox.pk).update(last_synced_at=now, last_sync_attempt_at=now, last_sync_error="")
         audit_record(
@@ -323,7 +326,11 @@ def _store_connection_specs(sandbox: Sandbox, remote: list[dict]) -> int:
     return len(wanted)
 
 
-def _store_flow_specs(sandbox: Sandbox, remote: list[dict], *, actor, connection_specs: int) -> SyncResult:
+def _store_flow_specs(
+    sandbox: Sandbox, remote: list[dict], *, actor, connection_specs: int, listed_at: datetime | None = None
+) -> SyncResult:
+    """Upsert the listing into the cache. A row stored after ``listed_at`` (flowadmin applied a change
+    while the listing was under way) is newer than the listing: it is left as it is."""
     now = timezone.now()
     wanted: dict[str, dict] = {}
     for document in remote:
@@ -332,7 +339,9 @@ def _store_flow_specs(sandbox: Sandbox, remote: list[dict], *, actor, connection
             wanted[spec_id] = document
         else:
             logger.warning("sandbox %s: a flow spec without a usable id was ignored", sandbox.name)
-    cached = {row.spec_id: row for row in FlowSpec.objects.filter(sandbox=sandbox)}
+    # Locked: an apply storing its document now waits, or has committed and is seen as newer.
+    cached = {row.spec_id: row for row in FlowSpec.objects.select_for_update().filter(sandbox=sandbox)}
+    newer = {spec_id for spec_id, row in cached.items() if listed_at is not None and row.fetched_at > listed_at}
     created: list[FlowSpec] = []
     changed: list[tuple[FlowSpec, dict]] = []  # (row, document it had before)
     refreshed: list[FlowSpec] = []  # same content, other metadata (updatedAt, ...)
@@ -343,6 +352,9 @@ def _store_flow_specs(sandbox: Sandbox, remote: list[dict], *, actor, connection
         row = cached.get(spec_id)
         if row is None:
             created.append(FlowSpec(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields))
+            continue
+        if spec_id in newer:
+            unchanged += 1
             continue
         if row.vanished_at is not None:
             reappeared += 1
@@ -365,7 +377,9 @@ def _store_flow_specs(sandbox: Sandbox, remote: list[dict], *, actor, connection
     FlowSpec.objects.bulk_update(changed_rows + refreshed, [*CACHE_FIELDS, "vanished_at", "fetched_at"], batch_size=500)
     FlowSpec.objects.filter(pk__in=untouched).update(fetched_at=now)
     vanished = (
-        FlowSpec.objects.filter(sandbox=sandbox, vanished_at__isnull=True).exclude(spec_id__in=list(wanted))
+        FlowSpec.objects.filter(sandbox=sandbox, vanished_at__isnull=True)
+        .exclude(spec_id__in=list(wanted))
+        .exclude(spec_id__in=list(newer))
     ).update(vanished_at=now)
 
     rewritten = created + changed_rows

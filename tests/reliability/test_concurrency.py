@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from flowadmin.accounts.roles import APPROVERS_GROUP
+from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services, views
@@ -19,7 +20,7 @@ from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents, get_client
 from tests.changes.factories import propose
 from tests.conftest import make_user
-from tests.fixtures.emulator import FLOW_SPECS
+from tests.fixtures.emulator import CONNECTION_SPECS, FLOW_SPECS
 from tests.reliability.helpers import (
     ACME_EVENTS,
     ACME_LOYALTY,
@@ -163,3 +164,29 @@ def test_a_remote_change_racing_an_approval_makes_it_stale_and_is_kept(remote, s
     assert story(change_request)[-1] == ("change.stale", "success")
     assert "audit chain intact" in audit_verify().lower()
 
+
+
+def test_a_sync_running_while_a_change_applies_leaves_the_cache_equal_to_the_remote(remote, staff_user, approver_user):
+    change_request = propose(cached(STREAMING_ID), staff_user, add=[ACME_EVENTS])
+    # The sync has listed the flow specs (the document before the change) and is held on its next call.
+    remote.add_fault(action="delay", method="GET", path=CONNECTION_SPECS, sandbox="dev", delay_ms=HOLD_MS, times=1)
+    outcome: dict = {}
+
+    def sync():
+        outcome["sync"] = sandbox_sync(sandbox_name="dev")
+        connection.close()
+
+    syncing = threading.Thread(target=sync)
+    syncing.start()
+    hold_until_taken(remote, method="GET", path=CONNECTION_SPECS)
+    applied = services.change_request_approve(
+        change_request=change_request, reviewer=approver_user, digest=change_request.digest
+    )
+    syncing.join(WAIT_SECONDS)
+
+    assert applied.status == "applied" and outcome["sync"].ok
+    after = remote.document("dev", STREAMING_ID)
+    assert ACME_EVENTS in documents.source_ids(after)
+    assert cached(STREAMING_ID).document == after
+    assert not AuditEvent.objects.filter(action="flowspec.changed_remotely").exists()
+    assert "audit chain intact" in audit_verify().lower()
