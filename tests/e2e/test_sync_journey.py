@@ -1,0 +1,63 @@
+"""Anyone signed in syncs every sandbox and watches the progress; a sandbox whose sync fails shows why.
+
+The fault (500 on ``stage``'s connection spec listing) lives only for this test; at the end stage is
+synced again without it, so the dashboard is left as the other journeys expect it.
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from .a11y import assert_no_serious_a11y_violations
+from .helpers import login
+
+pytestmark = pytest.mark.e2e
+
+CONNECTION_SPECS = "/data/foundation/flowservice/connectionSpecs"
+FLOW_SPECS = "/data/foundation/flowservice/flowSpecs"
+ACTIVE_SANDBOXES = ("dev", "prod", "stage")
+
+
+def test_syncing_every_sandbox_shows_progress_and_the_one_that_failed_next_to_those_that_succeeded(
+    page, synced, emulator_api
+):
+    emulator_api.add_fault(action="respond", method="GET", path=CONNECTION_SPECS, sandbox="stage", status=500)
+    # dev answers slowly, so the run is still going when its progress is first shown.
+    emulator_api.add_fault(action="delay", method="GET", path=FLOW_SPECS, sandbox="dev", delay_ms=1500, times=1)
+
+    login(page, "auditor")  # syncing needs no role
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sandboxes").click()
+    page.evaluate("() => { window.syncJourneyMarker = true; }")
+    page.get_by_role("button", name="Sync now: all sandboxes").click()
+
+    progress = page.locator("#sync-progress")
+    expect(progress.get_by_role("progressbar")).to_be_visible()
+    expect(progress).to_contain_text("You can keep using flowadmin meanwhile.")
+    assert_no_serious_a11y_violations(page)
+
+    expect(progress).to_contain_text("finished with errors")  # polled until the run ends
+    expect(progress.get_by_role("progressbar")).to_have_count(0)
+    expect(progress).to_contain_text("1 of 3 sandboxes failed.")
+    items = progress.locator(".sync-items li")
+    for name in ACTIVE_SANDBOXES:
+        expected = "failed" if name == "stage" else "succeeded"
+        expect(items.filter(has_text=f"{name}:")).to_contain_text(expected)
+    expect(items.filter(has_text="stage:")).to_contain_text("Internal Error")
+
+    table = page.locator("#sandbox-table")  # refreshed with the run's end, without a reload
+
+    def row(title: str):
+        return table.locator("tbody tr").filter(has=page.get_by_role("link", name=title, exact=True))
+
+    expect(row("Staging").locator(".badge-bad")).to_have_text("failed")
+    expect(row("Staging")).to_contain_text("HTTP 500")
+    for title in ("Development", "Production"):
+        expect(row(title).locator(".badge-bad")).to_have_count(0)
+    assert page.evaluate("() => window.syncJourneyMarker") is True
+    assert_no_serious_a11y_violations(page)
+
+    # Without the fault, stage syncs again and its error goes.
+    emulator_api.clear_faults()
+    row("Staging").get_by_role("button", name="Sync now: stage").click()
+    expect(progress).to_contain_text("Sync of sandbox stage")
+    expect(progress.locator(".sync-items li").filter(has_text="stage:")).to_contain_text("succeeded")
+    expect(row("Staging").locator(".badge-bad")).to_have_count(0)
