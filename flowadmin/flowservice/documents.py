@@ -147,7 +147,7 @@ def line_diff(old: Any, new: Any, *, context: int = 3) -> list[DiffLine]:
     """
     old_lines = pretty_json(old).splitlines() if old is not None else []
     new_lines = pretty_json(new).splitlines() if new is not None else []
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    matcher = _TrimmedMatcher(a=old_lines, b=new_lines, autojunk=False)
     lines: list[DiffLine] = []
     for group in matcher.get_grouped_opcodes(context):
         old_start, old_end = group[0][1], group[-1][2]
@@ -161,6 +161,38 @@ def line_diff(old: Any, new: Any, *, context: int = 3) -> list[DiffLine]:
             lines += [DiffLine("del", old_lines[i], i + 1, None) for i in range(i1, i2)]
             lines += [DiffLine("add", new_lines[j], None, j + 1) for j in range(j1, j2)]
     return lines
+
+
+class _TrimmedMatcher(difflib.SequenceMatcher):
+    """SequenceMatcher that leaves the common first and last lines out of its search.
+
+    difflib's search is quadratic in lines that repeat (``},`` and the like, thousands of them in a
+    large document); a change of a few ids touches a few lines in the middle, so matching only what
+    lies between the common head and tail makes a 1 MB document's diff take milliseconds, not seconds.
+    """
+
+    def get_opcodes(self):
+        if self.opcodes is not None:
+            return self.opcodes
+        a, b = self.a, self.b
+        head, limit = 0, min(len(a), len(b))
+        while head < limit and a[head] == b[head]:
+            head += 1
+        tail = 0
+        while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+            tail += 1
+        middle = difflib.SequenceMatcher(a=a[head : len(a) - tail], b=b[head : len(b) - tail], autojunk=False)
+        codes = [("equal", 0, head, 0, head)] if head else []
+        shifted = [(tag, i1 + head, i2 + head, j1 + head, j2 + head) for tag, i1, i2, j1, j2 in middle.get_opcodes()]
+        if tail:
+            shifted.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+        for code in shifted:
+            if code[0] == "equal" and codes and codes[-1][0] == "equal":
+                codes[-1] = ("equal", codes[-1][1], code[2], codes[-1][3], code[4])
+            elif code[1] != code[2] or code[3] != code[4]:
+                codes.append(code)
+        self.opcodes = codes
+        return codes
 
 
 def _range(start: int, end: int) -> str:
