@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -122,9 +123,7 @@ def test_1_staff_find_the_flow_spec_by_a_connection_spec_id_and_propose_a_source
     story.change_request = pk
 
 
-def test_2_staff_cannot_approve_their_own_request_by_button_or_by_a_forged_post(
-    page, server, emulator_api, story
-):
+def test_2_staff_cannot_approve_their_own_request_by_button_or_by_a_forged_post(page, server, emulator_api, story):
     pk = needs(story.change_request, "1")
     approver = Dashboard(server.url, "approver")
     digest = re.search(r'name="digest" value="([^"]+)"', approver.get(f"/changes/{pk}/").text).group(1)
@@ -221,14 +220,14 @@ def test_4_auditor_finds_the_events_by_the_connection_spec_id_and_in_both_export
     assert_no_serious_a11y_violations(page)
 
     assert csv_download.value.suggested_filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(open(csv_download.value.path(), encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text(encoding="utf-8"))))
     [row] = [row for row in rows if row["seq"] == str(seq)]
     assert (row["action"], row["change_request_id"], row["sandbox"]) == ("change.applied", str(pk), "dev")
     assert NEW_ID in row["patch"]
 
     assert jsonl_download.value.suggested_filename.endswith(".jsonl")
-    with open(jsonl_download.value.path(), encoding="utf-8") as lines:
-        events = [json.loads(line) for line in lines if line.strip()]
+    lines = Path(jsonl_download.value.path()).read_text(encoding="utf-8").splitlines()
+    events = [json.loads(line) for line in lines if line.strip()]
     [event] = [event for event in events if event["seq"] == seq]
     assert (event["action"], event["change_request_id"], event["sandbox"]) == ("change.applied", pk, "dev")
     assert NEW_ID in json.dumps(event["patch"])
