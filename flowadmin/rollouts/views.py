@@ -87,12 +87,13 @@ def _to_detail(request, rollout: Rollout):
 
 # --- propose -------------------------------------------------------------------------------------
 def _new_context(form: RolloutForm, *, submitted: bool, prefill: selectors.Prefill | None = None, error=None) -> dict:
-    candidates = form.candidates
+    typed = bool(form.added or form.removed)
     return {
         "form": form,
-        "spec": candidates[0],
+        "spec": form.candidates[0],
         "submitted": submitted,
-        "plan": plan.rollout_plan(specs=form.chosen(), added=form.added, removed=form.removed),
+        "typed": typed,
+        "plan": plan.rollout_plan(specs=form.chosen(), added=form.added, removed=form.removed) if typed else [],
         "prefill": prefill,
         "error": error,
         "prod_approvals": settings.FLOWADMIN_ROLLOUT_PROD_APPROVALS,

@@ -365,3 +365,10 @@ def test_a_bogus_source_change_request_is_not_kept(staff_client, specs):
     staff_client.post(NEW, form(source_change_request="987654", submit="1"))
 
     assert Rollout.objects.get().source_change_request_id is None
+
+
+def test_before_any_id_is_typed_the_preview_asks_for_them_instead_of_reporting_problems(staff_client, specs):
+    response = staff_client.get(NEW, {"spec_id": STREAMING_ID})
+
+    assert "Type the ids to add or to remove" in response.text
+    assert "cannot be rolled out" not in response.text
