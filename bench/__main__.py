@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,8 @@ def json_lines(command: list[str], env: dict | None = None) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    # Stopped from outside: still stop the server and drop the database (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     skip = {phase.strip() for phase in args.skip.split(",") if phase.strip()}
     samples = args.samples or (10 if args.quick else 30)
     load_seconds = args.load_seconds or (10 if args.quick else 60)
@@ -162,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                     page["queries_constant"] = page["queries_small_scale"] == page["queries"]
             results["floor"] = floor
             results["pages"] = measured
-            if args.profile:
+            if args.profile and args.profile != "sync":
                 profile_page(manifest, args.profile)
 
         if "load" not in skip:
@@ -204,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         if "sync" not in skip:
             log("sync: 200 sandboxes, 50 ms per emulator request ...")
             connection.close()
-            results["sync"] = json_lines([sys.executable, "-m", "bench.sync"])[0]
+            command = [sys.executable, "-m", "bench.sync", "--server-pid", str(gunicorn.process.pid)]
+            if args.profile == "sync":
+                command += ["--profile", str(Path(tempfile.gettempdir()) / "flowadmin-profile-sync.html")]
+            results["sync"] = json_lines(command)[0]
             sync = results["sync"]
             log(
                 f"  cold {sync['cold']['seconds']} s (ideal {sync['cold']['ideal_seconds']} s), warm "

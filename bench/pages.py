@@ -1,8 +1,10 @@
 """Pages measured in-process with Django's test `Client`: p50/p95 time and SQL query count, as ratios to the floor.
 
 Each page: a few warm-up requests, then N timed requests (the whole response read, streams included),
-then one more request inside `CaptureQueriesContext` for the query count (timed runs are not slowed
-by query capture). Queries of the remote side (the emulator, another process) are not counted.
+each right after a timed request of the floor page by the same user, then one more request inside
+`CaptureQueriesContext` for the query count (timed runs are not slowed by query capture). The ratio
+is the page's p50 over the p50 of the floor samples taken alongside it. Queries of the remote side
+(the emulator, another process) are not counted.
 """
 
 from __future__ import annotations
@@ -51,20 +53,29 @@ def request(client: Client, page: Page) -> tuple[int, int]:
     return response.status_code, size
 
 
-def measure(client: Client, page: Page, *, samples: int, warmup: int = 3) -> dict:
+def measure(client: Client, page: Page, *, samples: int, floor: Page | None = None, warmup: int = 3) -> dict:
+    """Time ``page``; with ``floor``, a floor request precedes each sample (same client), timed too.
+
+    The machine is shared: pairing each sample with a floor sample taken a moment before keeps the
+    ratio honest when the load of the machine changes during the run.
+    """
     for _ in range(warmup):
         status, _size = request(client, page)
         if status != 200:
             raise RuntimeError(f"{page.name}: {page.method} {page.url} answered {status}")
-    times = []
+    times, floor_times = [], []
     size = 0
     for _ in range(page.samples or samples):
+        if floor is not None:
+            started = time.perf_counter()
+            request(client, floor)
+            floor_times.append(time.perf_counter() - started)
         started = time.perf_counter()
         _status, size = request(client, page)
         times.append(time.perf_counter() - started)
     with CaptureQueriesContext(connection) as queries:
         request(client, page)
-    return {
+    result = {
         "name": page.name,
         "method": page.method,
         "url": page.url,
@@ -77,6 +88,12 @@ def measure(client: Client, page: Page, *, samples: int, warmup: int = 3) -> dic
         "target_ratio": page.target,
         "note": page.note,
     }
+    if floor_times:
+        result["floor_p50_ms"] = round(statistics.median(floor_times) * 1000, 2)
+        result["floor_p95_ms"] = round(percentile(floor_times, 0.95) * 1000, 2)
+        result["ratio_p50"] = round(result["p50_ms"] / result["floor_p50_ms"], 2)
+        result["ratio_p95"] = round(result["p95_ms"] / result["floor_p95_ms"], 2)
+    return result
 
 
 def clients(manifest: dict) -> dict[str, Client]:
@@ -175,20 +192,21 @@ def floors() -> list[Page]:
 
 
 def run(manifest: dict, *, samples: int, log=print) -> tuple[dict[str, dict], list[dict]]:
-    """({role: floor result}, [page results with ratios])."""
+    """({role: floor result}, [page results with ratios to floor samples taken alongside])."""
     by_role = clients(manifest)
+    floor_pages = {page.user: page for page in floors()}
     floor = {}
-    for page in floors():
+    for page in floor_pages.values():
         floor[page.user] = measure(by_role[page.user], page, samples=samples * 2)
         log(f"  {page.name:45} p50 {floor[page.user]['p50_ms']:8.2f} ms  {floor[page.user]['queries']:3} queries")
     results = []
     for page in page_list(manifest):
-        result = measure(by_role[page.user], page, samples=samples)
-        base = floor[page.user]
-        result["ratio_p50"] = round(result["p50_ms"] / base["p50_ms"], 2)
-        result["ratio_p95"] = round(result["p95_ms"] / base["p95_ms"], 2)
+        result = measure(by_role[page.user], page, samples=samples, floor=floor_pages[page.user])
         results.append(result)
-        log(f"  {page.name:45} p50 {result['p50_ms']:8.2f} ms  x{result['ratio_p50']:<6} {result['queries']:3} queries")
+        log(
+            f"  {page.name:45} p50 {result['p50_ms']:8.2f} ms  x{result['ratio_p50']:<6} "
+            f"(floor {result['floor_p50_ms']:.2f} ms)  {result['queries']:3} queries"
+        )
     return floor, results
 
 

@@ -9,9 +9,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import django
+
+
+def server_cpu_seconds(master: int) -> float:
+    """User + system CPU seconds of the children of process ``master`` (gunicorn's workers)."""
+    if not master:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def main() -> None:
@@ -19,6 +39,8 @@ def main() -> None:
     parser.add_argument("--sandboxes", type=int, default=200)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--subset", type=int, default=20)
+    parser.add_argument("--server-pid", type=int, default=0, help="gunicorn's master: its workers' CPU is counted")
+    parser.add_argument("--profile", default="", help="profile the one-by-one sync (.html, .txt)")
     args = parser.parse_args()
     django.setup()
 
@@ -37,24 +59,38 @@ def main() -> None:
     concurrency = settings.FLOWADMIN_SYNC_CONCURRENCY
     latency = args.latency_ms / 1000
 
-    def timed(**kwargs) -> dict:
+    def timed(profile: str = "", **kwargs) -> dict:
         RequestLogEntry.objects.all().delete()
-        started = time.perf_counter()
-        results = sandboxes_sync(**kwargs)
-        seconds = time.perf_counter() - started
+        server_cpu = server_cpu_seconds(args.server_pid)
+        started, cpu = time.perf_counter(), time.process_time()
+        if profile:
+            from pyinstrument import Profiler
+
+            with Profiler(interval=0.001, async_mode="disabled") as profiler:
+                results = sandboxes_sync(**kwargs)
+            with open(profile, "w", encoding="utf-8") as handle:
+                handle.write(profiler.output_html())
+            with open(profile.removesuffix(".html") + ".txt", "w", encoding="utf-8") as handle:
+                handle.write(profiler.output_text(unicode=False, color=False, show_all=False))
+        else:
+            results = sandboxes_sync(**kwargs)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        server_cpu = server_cpu_seconds(args.server_pid) - server_cpu
         requests = RequestLogEntry.objects.count()
         return {
             "seconds": round(seconds, 3),
             "sandboxes": len(results),
             "failed": sum(1 for result in results if not result.ok),
             "requests": requests,
+            "cpu_seconds": round(cpu, 3),  # of this process
+            "server_cpu_seconds": round(server_cpu, 3),  # of gunicorn's workers: the emulator's side
         }
 
     cold = timed()
     warm = timed()
     subset = [f"sync-{n:03d}" for n in range(min(args.subset, args.sandboxes))]
     with override_settings(FLOWADMIN_SYNC_CONCURRENCY=1):
-        sequential = timed(names=subset)
+        sequential = timed(profile=args.profile, names=subset)
     control.clear_faults()
     for run in (cold, warm):
         run["ideal_seconds"] = round(run["requests"] * latency / concurrency, 3)
