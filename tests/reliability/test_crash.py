@@ -16,7 +16,7 @@ import requests
 from tests.e2e.emulator_api import EmulatorApi
 from tests.fixtures.emulator import FLOW_SPECS
 from tests.reliability.helpers import ACME_EVENTS, ACME_LOYALTY, REST_ID, STREAMING_ID, WAIT_SECONDS, wait_until
-from tests.reliability.servers import Server, User
+from tests.reliability.servers import User
 
 HOLD_MS = 4000  # the remote holds the call this long: the kill lands inside it
 
@@ -36,20 +36,14 @@ out = {{
 """
 
 
-@pytest.fixture(scope="module")
-def remote():
-    with Server("crash_remote", sqlite=True) as server:
-        yield server
+@pytest.fixture
+def remote(remote_server):
+    return remote_server
 
 
-@pytest.fixture(scope="module")
-def dashboard(remote):
-    emulator = remote.url + "/emulator"
-    env = {"PLATFORM_URL": emulator, "IMS_URL": emulator, "FLOWADMIN_APPLY_GRACE_SECONDS": "0"}
-    with Server("crash", extra_env=env) as server:
-        synced = server.manage("sync_flowspecs", "--sandbox", "dev")
-        assert synced.returncode == 0, synced.stdout + synced.stderr
-        yield server
+@pytest.fixture
+def dashboard(dashboard_server):
+    return dashboard_server
 
 
 @pytest.fixture
