@@ -1,22 +1,21 @@
 """A bounded load run against flowadmin under gunicorn on loopback: N users for S seconds, each a thread
 with its own signed-in session, mixing browse, live preview, propose, approve and audit search.
 
-    .venv/bin/python -m tests.reliability.load --users 30 --seconds 60     # the full run, prints figures
-    FLOWADMIN_LOAD_SECONDS=60 .venv/bin/pytest tests/reliability/test_load.py -s   # the same, checked
+    figures = run(dashboard_url, users=30, seconds=60)
+    print("\n".join(figures.report()))
 
-Two servers, as in production: the dashboard and, standing in for Adobe, a second server running the
-emulator (a dashboard calling an emulator in its own process would queue behind its own requests).
+`test_load.py` runs it (the full run: ``FLOWADMIN_LOAD_SECONDS=60 .venv/bin/pytest tests/reliability/test_load.py``)
+against two servers, as in production: the dashboard and, standing in for Adobe, a second server running
+the emulator (a dashboard calling an emulator in its own process would queue behind its own requests).
 The run stops by itself at the deadline; every request has a timeout.
 """
 
 from __future__ import annotations
 
-import argparse
 import html
 import random
 import re
 import statistics
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 import requests
 
 from tests.reliability.helpers import ACME_EVENTS, ACME_LOYALTY, CRM_ID, DATA_LAKE, REST_ID, STREAMING_ID, ZOHO_CRM
-from tests.reliability.servers import Server, User
+from tests.reliability.servers import User
 
 SANDBOXES = ("dev", "stage")
 # Each flow spec toggles its own connection spec id, so proposals never collide on an id.
@@ -192,25 +191,3 @@ out = {
     "put_request_ids": puts,
 }
 """
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=30)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    options = parser.parse_args(argv)
-    with Server("load_remote", sqlite=True) as remote:
-        emulator = remote.url + "/emulator"
-        with Server("load", extra_env={"PLATFORM_URL": emulator, "IMS_URL": emulator}) as dashboard:
-            synced = dashboard.manage("sync_flowspecs")
-            if synced.returncode != 0:
-                print(synced.stdout + synced.stderr, file=sys.stderr)
-                return 1
-            figures = run(dashboard.url, users=options.users, seconds=options.seconds)
-            print("\n".join(figures.report()))
-            print(dashboard.query(APPLIED)["statuses"])
-    return 1 if figures.server_errors else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
