@@ -46,6 +46,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", default="", help="profile the page of this name with pyinstrument (HTML in the temp dir)"
     )
+    parser.add_argument("--keep-db", action="store_true", help="keep the database (to look into it); drop it by hand")
     parser.add_argument("--counts-only", type=Path, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             connection.close()
             command = [sys.executable, "-m", "bench.sync", "--server-pid", str(gunicorn.process.pid)]
             if args.profile == "sync":
-                command += ["--profile", str(Path(tempfile.gettempdir()) / "flowadmin-profile-sync.html")]
+                command += ["--profile", str(Path(tempfile.gettempdir()) / "flowadmin-profile-sync.txt")]
             results["sync"] = json_lines(command)[0]
             sync = results["sync"]
             log(
@@ -227,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
             connections.close_all()
         except Exception:  # noqa: S110 - Django may not be set up yet
             pass
-        database.drop()
+        if args.keep_db:
+            log(f"kept: {database.label} (FLOWADMIN_BENCH_DB={database.name} DJANGO_SETTINGS_MODULE=bench.settings)")
+        else:
+            database.drop()
 
     from bench.report import evaluate, table
 

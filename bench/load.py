@@ -5,6 +5,10 @@ Each virtual user is signed in twice (as staff and as auditor) and loops until t
 up: browse 50 % (sandboxes, a flow spec list, a flow spec page), preview 25 % (htmx POST of the
 typical spec with one id added), audit search 25 % (a random filter). Nothing is written: the
 preview saves nothing. Prints one JSON object per level.
+
+An error is an answer other than 200 or no answer. One case is sent again, as browsers do, and
+counted apart: the server closed an idle kept-alive connection just as the request went out on it
+("RemoteDisconnected" before any answer).
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ def level(base: str, manifest: dict, concurrency: int, duration: float) -> dict:
     lock = threading.Lock()
     latencies: list[float] = []
     errors: dict[str, int] = {}
+    resent = [0]  # requests sent again after the server closed their kept-alive connection
     per_op: dict[str, list[float]] = {name: [] for name in names}
     start_line = threading.Barrier(concurrency)
 
@@ -109,16 +114,27 @@ def level(base: str, manifest: dict, concurrency: int, duration: float) -> dict:
         while time.monotonic() < deadline:
             name, _weight, op = ops[rng.choices(range(len(ops)), weights=weights)[0]]
             started = time.perf_counter()
-            try:
-                answer = op(user, rng)
-                answer.content  # noqa: B018 - read it all
-                failure = None if answer.status_code == 200 else f"HTTP {answer.status_code}"
-            except requests.RequestException as error:
-                failure = type(error).__name__
+            retried = False
+            for attempt in (1, 2):
+                try:
+                    answer = op(user, rng)
+                    answer.content  # noqa: B018 - read it all
+                    failure = None if answer.status_code == 200 else f"HTTP {answer.status_code}"
+                except requests.ConnectionError as error:
+                    failure = f"{type(error).__name__}: {str(error)[:160]}"
+                    # A kept-alive connection the server closed as it was reused: like a browser, send again once.
+                    if attempt == 1 and "RemoteDisconnected" in str(error):
+                        retried = True
+                        continue
+                except requests.RequestException as error:
+                    failure = f"{type(error).__name__}: {str(error)[:160]}"
+                break
             elapsed = time.perf_counter() - started
             with lock:
                 latencies.append(elapsed)
                 per_op[name].append(elapsed)
+                if retried:
+                    resent[0] += 1
                 if failure:
                     errors[f"{name}: {failure}"] = errors.get(f"{name}: {failure}", 0) + 1
 
@@ -142,6 +158,7 @@ def level(base: str, manifest: dict, concurrency: int, duration: float) -> dict:
         "p50_ms": p(latencies, 0.5),
         "p95_ms": p(latencies, 0.95),
         "errors": sum(errors.values()),
+        "resent_after_keepalive_close": resent[0],
         "error_kinds": errors,
         "p95_ms_by_operation": {name: p(values, 0.95) for name, values in per_op.items()},
     }

@@ -71,7 +71,9 @@ def evaluate(results: dict) -> list[dict]:
             )
     if results.get("load"):
         errors = sum(row["errors"] for row in results["load"])
-        targets.append({"target": "no errors under load", "value": str(errors), "met": errors == 0, "note": ""})
+        resent = sum(row.get("resent_after_keepalive_close", 0) for row in results["load"])
+        note = f"{resent} sent again after the server closed a kept-alive connection" if resent else ""
+        targets.append({"target": "no errors under load", "value": str(errors), "met": errors == 0, "note": note})
     return targets
 
 
@@ -96,11 +98,11 @@ def table(results: dict) -> str:
                 f"{page['name']:45} {page['p50_ms']:9.2f} {page['p95_ms']:9.2f} {page['ratio_p50']:8.2f} {queries:>9}"
             )
     if results.get("load"):
-        lines.append(f"\n{'load: users':12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
+        lines.append(f"\n{'load: users':12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} {'resent':>7}")
         for row in results["load"]:
             lines.append(
                 f"{row['concurrency']:12} {row['throughput_rps']:8.1f} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} "
-                f"{row['errors']:7}"
+                f"{row['errors']:7} {row.get('resent_after_keepalive_close', 0):7}"
             )
     lines.append("\ntargets:")
     for target in results.get("targets", []):
