@@ -69,3 +69,12 @@ def get_client() -> FlowServiceClient:
         else:
             _clients.move_to_end(key)
         return client
+
+
+def close_clients() -> None:
+    """Close every shared client's pooled connections and forget them (tests: before the server goes)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, SyncRun
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import close_clients, documents
 from tests.fixtures.emulator import FLOW_SPECS, GENERIC_STREAMING_ID
 
 STREAMING_ID = GENERIC_STREAMING_ID  # GenericStreamingAEP
@@ -22,7 +22,7 @@ ACME_EVENTS = "bdb5b792-451b-42de-acf8-15f3195821de"  # no flow spec lists these
 ACME_LOYALTY = "87d513a3-b4d2-4df7-8ec9-55957c02e0b1"
 ZOHO_CRM = "04e0fcbb-195e-4cfb-9aca-741d3b84f761"
 DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
-WAIT_SECONDS = 60
+WAIT_SECONDS = 10
 
 
 def quick_retries(settings, *, read_timeout: float = 30.0) -> None:
@@ -88,7 +88,7 @@ def close_connections(emulator) -> None:
     Each of those threads holds a database connection until its client goes away; one still open
     when the run ends keeps PostgreSQL from dropping the test database.
     """
-    get_client().close()
+    close_clients()
     emulator.session.close()
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
