@@ -46,7 +46,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", default="", help="profile the page of this name with pyinstrument (HTML in the temp dir)"
     )
-    parser.add_argument("--keep-db", action="store_true", help="keep the database (to look into it); drop it by hand")
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the database and its manifest (for --reuse-db); drop it by hand"
+    )
+    parser.add_argument(
+        "--reuse-db", default="", metavar="NAME", help="measure on a database kept by --keep-db instead of building one"
+    )
+    parser.add_argument("--only", default="", help="measure only the pages whose name contains this text")
     parser.add_argument("--counts-only", type=Path, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -86,15 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"meta": {}, "targets": []}
 
     probe_counts = None
-    if args.counts_only is None and "probe" not in skip and "pages" not in skip:
+    if args.counts_only is None and not ({"probe", "pages"} & skip) and not args.only:
         log(f"query counts at scale {PROBE_SCALE} (a separate run) ...")
         probe_counts = run_probe(PROBE_SCALE)
 
-    database = db.bench_database()
+    database = db.bench_database(reuse=args.reuse_db)
     port = server.free_port()
     os.environ.update(server.environment(port))
     db.use(database)
-    database.create()
+    if not args.reuse_db:
+        database.create()
     gunicorn = None
     try:
         import django
@@ -109,12 +116,26 @@ def main(argv: list[str] | None = None) -> int:
         from flowadmin.flowservice import documents
 
         log(f"database: {database.label}")
-        call_command("migrate", verbosity=0)
-        sizes = data.Sizes.at(args.scale)
-        log(f"data set at scale {args.scale}: {sizes}")
-        build_started = time.perf_counter()
-        manifest = data.build(sizes, log=log).as_dict()
-        build_seconds = round(time.perf_counter() - build_started, 1)
+        if args.reuse_db:
+            kept = json.loads(database.manifest_path.read_text())
+            manifest, sizes, build_seconds = kept["manifest"], data.Sizes(**kept["sizes"]), kept["build_seconds"]
+            args.scale = kept["scale"]
+            log(f"reusing the data set at scale {args.scale}: {sizes}")
+        else:
+            call_command("migrate", verbosity=0)
+            sizes = data.Sizes.at(args.scale)
+            log(f"data set at scale {args.scale}: {sizes}")
+            build_started = time.perf_counter()
+            manifest = data.build(sizes, log=log).as_dict()
+            build_seconds = round(time.perf_counter() - build_started, 1)
+            if args.keep_db:
+                kept = {
+                    "manifest": manifest,
+                    "sizes": sizes.__dict__,
+                    "build_seconds": build_seconds,
+                    "scale": args.scale,
+                }
+                database.manifest_path.write_text(json.dumps(kept))
         typical = FlowSpec.objects.get(sandbox__name=manifest["sandbox"], spec_id=manifest["typical_spec"])
         manifest["browse_specs"] = [
             spec_id for _t, spec_id, _n in (data.spec_layout(i, data.templates()) for i in range(6))
@@ -159,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if "pages" not in skip:
             log(f"pages ({samples} samples each, after 3 warm-up requests):")
-            floor, measured = pages.run(manifest, samples=samples, log=log)
+            floor, measured = pages.run(manifest, samples=samples, log=log, only=args.only)
             for page in measured:
                 if probe_counts is not None:
                     page["queries_small_scale"] = probe_counts.get(page["name"])
@@ -228,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             connections.close_all()
         except Exception:  # noqa: S110 - Django may not be set up yet
             pass
-        if args.keep_db:
-            log(f"kept: {database.label} (FLOWADMIN_BENCH_DB={database.name} DJANGO_SETTINGS_MODULE=bench.settings)")
+        if args.keep_db or args.reuse_db:
+            log(f"kept: {database.label}; measure it again with --reuse-db {database.name}")
         else:
             database.drop()
 

@@ -18,6 +18,11 @@ class BenchDatabase:
     config: dict
 
     @property
+    def manifest_path(self) -> Path:
+        """Where --keep-db leaves what --reuse-db needs to measure this database again."""
+        return Path(tempfile.gettempdir()) / f"{Path(self.name).name}.manifest.json"
+
+    @property
     def label(self) -> str:
         return f"SQLite ({self.name})" if self.vendor == "sqlite" else f"PostgreSQL database {self.name}"
 
@@ -45,20 +50,22 @@ class BenchDatabase:
         if self.vendor == "sqlite":
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(self.name + suffix).unlink(missing_ok=True)
-            return
-        with self._admin_connection() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        else:
+            with self._admin_connection() as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.manifest_path.unlink(missing_ok=True)
 
 
-def bench_database(tag: str = "") -> BenchDatabase:
-    """The database this run uses (not created yet), from ``DATABASE_URL`` (SQLite when unset)."""
+def bench_database(tag: str = "", *, reuse: str = "") -> BenchDatabase:
+    """The database this run uses (not created yet), from ``DATABASE_URL`` (SQLite when unset);
+    ``reuse``: the name of one a run kept."""
     url = os.environ.get("DATABASE_URL", "")
     suffix = f"{os.getpid()}{tag}"
     if not url or url.startswith("sqlite"):
-        path = str(Path(tempfile.gettempdir()) / f"flowadmin-bench-{suffix}.sqlite3")
+        path = reuse or str(Path(tempfile.gettempdir()) / f"flowadmin-bench-{suffix}.sqlite3")
         return BenchDatabase(vendor="sqlite", name=path, config={})
     config = environ.Env.db_url_config(url)
-    return BenchDatabase(vendor="postgresql", name=f"flowadmin_bench_{suffix}", config=config)
+    return BenchDatabase(vendor="postgresql", name=reuse or f"flowadmin_bench_{suffix}", config=config)
 
 
 def use(database: BenchDatabase) -> None:

@@ -191,7 +191,7 @@ def floors() -> list[Page]:
     ]
 
 
-def run(manifest: dict, *, samples: int, log=print) -> tuple[dict[str, dict], list[dict]]:
+def run(manifest: dict, *, samples: int, log=print, only: str = "") -> tuple[dict[str, dict], list[dict]]:
     """({role: floor result}, [page results with ratios to floor samples taken alongside])."""
     by_role = clients(manifest)
     floor_pages = {page.user: page for page in floors()}
@@ -201,6 +201,8 @@ def run(manifest: dict, *, samples: int, log=print) -> tuple[dict[str, dict], li
         log(f"  {page.name:45} p50 {floor[page.user]['p50_ms']:8.2f} ms  {floor[page.user]['queries']:3} queries")
     results = []
     for page in page_list(manifest):
+        if only and only not in page.name:
+            continue
         result = measure(by_role[page.user], page, samples=samples, floor=floor_pages[page.user])
         results.append(result)
         log(
