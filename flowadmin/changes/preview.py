@@ -7,8 +7,11 @@ curl command with the secrets masked.
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +20,10 @@ from flowadmin.flowservice.client import FLOW_SERVICE_PATH
 
 MASK = "***"
 FULL_CONTEXT = 1_000_000  # lines of context that show the whole document
+LARGE_DOCUMENT_LINES = 2000  # above this, the whole document and the curl command are shown on request
+_PRETTY_CACHE_SIZE = 16
+_pretty_cache: OrderedDict[str, documents.PrettyText] = OrderedDict()
+_pretty_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -33,30 +40,69 @@ class DocumentChange:
     added: list[NamedId]
     removed: list[NamedId]
     diff: list[documents.DiffLine]  # hunks with 3 lines of context
-    full_diff: list[documents.DiffLine]  # the whole document with the changed lines marked
     patch: list[dict]
     patch_json: str
+    line_diff: documents.LineDiff
 
     @property
     def changes_anything(self) -> bool:
         return bool(self.added or self.removed)
+
+    @functools.cached_property
+    def full_diff(self) -> list[documents.DiffLine]:
+        """The whole document with the changed lines marked."""
+        return self.line_diff.hunks(FULL_CONTEXT)
+
+    @property
+    def document_lines(self) -> int:
+        return len(self.line_diff.new_lines)
+
+    @property
+    def is_large(self) -> bool:
+        """Too long to send with every keystroke's preview: its whole text comes on request."""
+        return self.document_lines > LARGE_DOCUMENT_LINES
 
 
 def named(ids, names: dict[str, str]) -> list[NamedId]:
     return [NamedId(spec_id=spec_id, name=names.get(spec_id, ""), known=spec_id in names) for spec_id in ids]
 
 
-def document_change(*, base: dict, proposed: dict, added, removed, names: dict[str, str]) -> DocumentChange:
-    """Diff and patch between the PUT bodies of ``base`` and ``proposed`` (metadata left out)."""
+def _base_text(body: dict, key: str) -> documents.PrettyText:
+    """`pretty_text` of a base document's PUT body; ``key`` (its content hash) keeps it for the next preview."""
+    if not key:
+        return documents.pretty_text(body)
+    with _pretty_cache_lock:
+        cached = _pretty_cache.get(key)
+        if cached is not None:
+            _pretty_cache.move_to_end(key)
+            return cached.for_document(body)
+    text = documents.pretty_text(body)
+    text.lines  # noqa: B018 - printed once, outside the lock, and kept
+    with _pretty_cache_lock:
+        _pretty_cache[key] = text
+        while len(_pretty_cache) > _PRETTY_CACHE_SIZE:
+            _pretty_cache.popitem(last=False)
+    return text
+
+
+def document_change(
+    *, base: dict, proposed: dict, added, removed, names: dict[str, str], base_key: str = ""
+) -> DocumentChange:
+    """Diff and patch between the PUT bodies of ``base`` and ``proposed`` (metadata left out).
+
+    ``base_key``: the base's content hash, when the caller knows it; the printed base is then kept
+    for the next preview of the same document (each keystroke of a live preview).
+    """
     old, new = documents.put_body(base), documents.put_body(proposed)
     patch = documents.json_patch(old, new)
+    line_diff = documents.LineDiff(old, new, old_text=_base_text(old, base_key))
     return DocumentChange(
         added=named(added, names),
         removed=named(removed, names),
-        diff=documents.line_diff(old, new),
-        full_diff=documents.line_diff(old, new, context=FULL_CONTEXT),
+        diff=line_diff.hunks(),
         patch=patch,
         patch_json=json.dumps(patch, indent=2, ensure_ascii=False),
+        line_diff=line_diff,
     )
 
 
@@ -94,22 +140,54 @@ class ProposalPreview:
     ids: Any  # ids.IdList: the lines with their problems and notes
     change: DocumentChange
     proposed: dict
-    curl: str  # "" while the list has problems or changes nothing
+    sandbox: str
+    spec_id: str
+    platform_url: str
+    org_id: str
 
     @property
     def ready(self) -> bool:
-        return bool(self.curl)
+        """The list has no problems and changes something: there is a request to show."""
+        return bool(self.ids.ok and self.ids.changes_anything)
+
+    @functools.cached_property
+    def curl(self) -> str:
+        """The PUT as a curl command; "" while the list has problems or changes nothing."""
+        if not self.ready:
+            return ""
+        return curl_command(
+            platform_url=self.platform_url,
+            org_id=self.org_id,
+            sandbox=self.sandbox,
+            spec_id=self.spec_id,
+            document=self.proposed,
+        )
 
 
 def proposal_preview(
-    *, base: dict, parsed, names: dict[str, str], sandbox: str, spec_id: str, platform_url: str, org_id: str
+    *,
+    base: dict,
+    parsed,
+    names: dict[str, str],
+    sandbox: str,
+    spec_id: str,
+    platform_url: str,
+    org_id: str,
+    base_key: str = "",
 ) -> ProposalPreview:
-    """The preview of ``parsed`` (an `ids.IdList`) applied to ``base``; nothing is saved or sent."""
+    """The preview of ``parsed`` (an `ids.IdList`) applied to ``base``; nothing is saved or sent.
+
+    ``base_key``: the base's content hash (see `document_change`)."""
     proposed = proposed_document(base, parsed.ids)
-    change = document_change(base=base, proposed=proposed, added=parsed.added, removed=parsed.removed, names=names)
-    curl = ""
-    if parsed.ok and parsed.changes_anything:
-        curl = curl_command(
-            platform_url=platform_url, org_id=org_id, sandbox=sandbox, spec_id=spec_id, document=proposed
-        )
-    return ProposalPreview(ids=parsed, change=change, proposed=proposed, curl=curl)
+    change = document_change(
+        base=base, proposed=proposed, added=parsed.added, removed=parsed.removed, names=names, base_key=base_key
+    )
+    return ProposalPreview(
+        ids=parsed,
+        change=change,
+        proposed=proposed,
+        sandbox=sandbox,
+        spec_id=spec_id,
+        platform_url=platform_url,
+        org_id=org_id,
+    )

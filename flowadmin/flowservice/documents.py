@@ -42,8 +42,11 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent.parent / "specs" / "flowspe
 
 
 def put_body(document: dict) -> dict:
-    """The document as a PUT must send it: read-only metadata dropped, everything else kept in order."""
-    return {key: copy.deepcopy(value) for key, value in document.items() if key not in READ_ONLY_FIELDS}
+    """The document as a PUT must send it: read-only metadata dropped, everything else kept in order.
+
+    A new top-level dict whose values are ``document``'s own (not copies): treat both as read-only.
+    """
+    return {key: value for key, value in document.items() if key not in READ_ONLY_FIELDS}
 
 
 def canonical_json(document: Any) -> str:
@@ -71,8 +74,10 @@ def with_source_ids(document: dict, ids: Iterable[str]) -> dict:
     """A new document equal to ``document`` but for ``sourceConnectionSpecIds``, which becomes ``ids``.
 
     The field keeps its place among the keys (it is appended when the document had none).
+    The other values are ``document``'s own, not copies (a deep copy of a 1 MB document costs more
+    than the rest of a preview): treat both as read-only.
     """
-    new = copy.deepcopy(document)
+    new = dict(document)
     new[SOURCE_IDS_FIELD] = list(ids)
     return new
 
@@ -80,6 +85,10 @@ def with_source_ids(document: dict, ids: Iterable[str]) -> dict:
 # --- differences -------------------------------------------------------------------------------
 def json_patch(old: Any, new: Any) -> list[dict]:
     """RFC 6902 operations that turn ``old`` into ``new``."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        # Top-level values that are the same object or the same JSON need no operation: leaving them
+        # out spares jsonpatch a walk through all of a large document to change one list.
+        old, new = _differing(old, new)
     operations = jsonpatch.make_patch(old, new).patch
     # jsonpatch compares with ``==`` (so 1 == 1.0 == True) and its move detection has had bugs:
     # keep its patch only when applying it really gives ``new``.
@@ -90,6 +99,19 @@ def json_patch(old: Any, new: Any) -> list[dict]:
     if result is _NOT_EQUAL or not _same(result, new):
         operations = _plain_patch(old, new, "")
     return operations
+
+
+def _differing(old: dict, new: dict) -> tuple[dict, dict]:
+    """``old`` and ``new`` without the keys whose values are equal as JSON (1, 1.0 and true differ)."""
+    same = {
+        key
+        for key, value in old.items()
+        if key in new and (new[key] is value or (new[key] == value and _same(new[key], value)))
+    }
+    return (
+        {key: value for key, value in old.items() if key not in same},
+        {key: value for key, value in new.items() if key not in same},
+    )
 
 
 _NOT_EQUAL = object()
@@ -140,27 +162,93 @@ class DiffLine:
     new_no: int | None = None
 
 
+@dataclass(frozen=True)
+class PrettyText:
+    """``pretty_json`` of a document, kept per top-level key when it is a dict.
+
+    A document that shares top-level values (the same objects) with another one is printed again
+    only where it differs: `pretty_text(proposed, like=base_text)` of a 1 MB flow spec whose id
+    list changed prints the list, not the megabyte.
+    """
+
+    document: Any
+    chunks: dict[str, str] | None  # key -> its lines as printed inside the top-level object
+
+    @functools.cached_property
+    def text(self) -> str:
+        if self.chunks is None:
+            return pretty_json(self.document)
+        return "{\n" + ",\n".join(self.chunks[key] for key in sorted(self.chunks)) + "\n}"
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def for_document(self, document: Any) -> PrettyText:
+        """This text for ``document``, which is equal to this one's as JSON (a copy, say)."""
+        twin = PrettyText(document=document, chunks=self.chunks)
+        twin.__dict__.update({name: self.__dict__[name] for name in ("text", "lines") if name in self.__dict__})
+        return twin
+
+
+def pretty_text(document: Any, *, like: PrettyText | None = None) -> PrettyText:
+    """`PrettyText` of ``document``, reusing the chunks of ``like`` for values that are the same objects."""
+    if not (isinstance(document, dict) and document and all(isinstance(key, str) for key in document)):
+        return PrettyText(document=document, chunks=None)
+    reusable = like.chunks if like is not None and like.chunks is not None else {}
+    chunks = {}
+    for key, value in document.items():
+        if key in reusable and like.document[key] is value:
+            chunks[key] = reusable[key]
+            continue
+        printed = pretty_json(value).replace("\n", "\n  ")  # strings hold no raw newline in JSON
+        chunks[key] = f"  {json.dumps(key, ensure_ascii=False)}: {printed}"
+    return PrettyText(document=document, chunks=chunks)
+
+
+class LineDiff:
+    """The line diff of two documents' `pretty_json`, printed and matched once, shown at any context."""
+
+    def __init__(self, old: Any, new: Any, *, old_text: PrettyText | None = None):
+        """``None`` on either side stands for "no document" (every line added or deleted).
+        ``old_text``: `pretty_text(old)` when the caller has it already."""
+        if old is None:
+            old_lines, old_text = [], None
+        else:
+            old_text = old_text if old_text is not None else pretty_text(old)
+            old_lines = old_text.lines
+        new_lines = pretty_text(new, like=old_text).lines if new is not None else []
+        self.old_lines, self.new_lines = old_lines, new_lines
+        self.matcher = _TrimmedMatcher(a=old_lines, b=new_lines, autojunk=False)
+
+    @property
+    def equal(self) -> bool:
+        return all(code[0] == "equal" for code in self.matcher.get_opcodes())
+
+    def hunks(self, context: int = 3) -> list[DiffLine]:
+        """Unified-diff-like hunks with ``context`` lines around each change; [] when equal."""
+        old_lines, new_lines = self.old_lines, self.new_lines
+        lines: list[DiffLine] = []
+        for group in self.matcher.get_grouped_opcodes(context):
+            old_start, old_end = group[0][1], group[-1][2]
+            new_start, new_end = group[0][3], group[-1][4]
+            header = f"@@ -{_range(old_start, old_end)} +{_range(new_start, new_end)} @@"
+            lines.append(DiffLine("hunk", header, old_start + 1, new_start + 1))
+            for tag, i1, i2, j1, j2 in group:
+                if tag == "equal":
+                    lines += [DiffLine("ctx", old_lines[i], i + 1, j1 + (i - i1) + 1) for i in range(i1, i2)]
+                    continue
+                lines += [DiffLine("del", old_lines[i], i + 1, None) for i in range(i1, i2)]
+                lines += [DiffLine("add", new_lines[j], None, j + 1) for j in range(j1, j2)]
+        return lines
+
+
 def line_diff(old: Any, new: Any, *, context: int = 3) -> list[DiffLine]:
     """Unified-diff-like hunks between ``pretty_json(old)`` and ``pretty_json(new)``; [] when equal.
 
     ``None`` on either side stands for "no document" (every line added or deleted).
     """
-    old_lines = pretty_json(old).splitlines() if old is not None else []
-    new_lines = pretty_json(new).splitlines() if new is not None else []
-    matcher = _TrimmedMatcher(a=old_lines, b=new_lines, autojunk=False)
-    lines: list[DiffLine] = []
-    for group in matcher.get_grouped_opcodes(context):
-        old_start, old_end = group[0][1], group[-1][2]
-        new_start, new_end = group[0][3], group[-1][4]
-        header = f"@@ -{_range(old_start, old_end)} +{_range(new_start, new_end)} @@"
-        lines.append(DiffLine("hunk", header, old_start + 1, new_start + 1))
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                lines += [DiffLine("ctx", old_lines[i], i + 1, j1 + (i - i1) + 1) for i in range(i1, i2)]
-                continue
-            lines += [DiffLine("del", old_lines[i], i + 1, None) for i in range(i1, i2)]
-            lines += [DiffLine("add", new_lines[j], None, j + 1) for j in range(j1, j2)]
-    return lines
+    return LineDiff(old, new).hunks(context)
 
 
 class _TrimmedMatcher(difflib.SequenceMatcher):

@@ -77,15 +77,20 @@ def test_put_body_loses_no_field_but_metadata(document):
 
 @settings(deadline=None)
 @given(json_documents)
-def test_put_body_is_a_copy(document):
-    body = put_body(document)
+def test_put_body_leaves_the_document_as_it_was(document):
     before = canonical_json(document)
-    for value in body.values():
-        if isinstance(value, list):
-            value.append("changed")
-        elif isinstance(value, dict):
-            value["changed"] = True
+    body = put_body(document)
+    body["extra"] = True
+    body.pop(next(iter(body), None), None)
     assert canonical_json(document) == before
+
+
+def test_with_source_ids_leaves_the_base_list_as_it_was():
+    base = streaming_spec()
+    ids_before = list(base["sourceConnectionSpecIds"])
+    proposed = with_source_ids(base, [*ids_before, NEW_SOURCE_ID])
+    proposed["sourceConnectionSpecIds"].append("another")
+    assert base["sourceConnectionSpecIds"] == ids_before
 
 
 # --- canonical form and hash -----------------------------------------------------------------------
@@ -215,6 +220,27 @@ def test_line_diff_rebuilds_both_sides(old, new):
         return
     assert [line.text for line in diff if line.kind in ("ctx", "del")] == pretty_json(old).splitlines()
     assert [line.text for line in diff if line.kind in ("ctx", "add")] == pretty_json(new).splitlines()
+
+
+@settings(deadline=None)
+@given(json_documents, json_documents)
+def test_a_document_printed_reusing_another_prints_as_pretty_json(old, changes):
+    new = {**old, **changes}  # shares every value it did not change with old
+    old_text = documents.pretty_text(old)
+    assert old_text.text == pretty_json(old)
+    assert documents.pretty_text(new, like=old_text).text == pretty_json(new)
+    assert documents.pretty_text(new, like=old_text.for_document(dict(old))).text == pretty_json(new)
+
+
+@settings(deadline=None)
+@given(json_documents, ids)
+def test_line_diff_of_an_id_change_rebuilds_both_sides(document, new_ids):
+    old = put_body(document)
+    new = put_body(with_source_ids(document, new_ids))
+    diff = documents.LineDiff(old, new, old_text=documents.pretty_text(old)).hunks(10**6)
+    if diff:
+        assert [line.text for line in diff if line.kind in ("ctx", "del")] == pretty_json(old).splitlines()
+        assert [line.text for line in diff if line.kind in ("ctx", "add")] == pretty_json(new).splitlines()
 
 
 # --- validation ------------------------------------------------------------------------------------
