@@ -29,8 +29,8 @@ from flowadmin.audit.chain import event_hash
 from flowadmin.audit.models import GENESIS_HASH, AuditEvent
 from flowadmin.audit.redaction import http_scrubbed
 from flowadmin.audit.services import search_text_for
+from flowadmin.catalog.fields import attachments, document_fields
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
-from flowadmin.catalog.services import _attachments, _fields
 from flowadmin.changes.models import ChangeRequest, change_digest
 from flowadmin.flowservice import documents
 
@@ -177,12 +177,16 @@ def build_catalog(sizes: Sizes) -> None:
             created_ms = 1_661_212_800_000 + index * 86_400_000
             document = spec_document(template, sandbox=sandbox.name, spec_id=spec_id, name=name, created_ms=created_ms)
             specs.append(
-                FlowSpec(sandbox=sandbox, spec_id=spec_id, fetched_at=now, first_seen_at=now, **_fields(document))
+                FlowSpec(
+                    sandbox=sandbox, spec_id=spec_id, fetched_at=now, first_seen_at=now, **document_fields(document)
+                )
             )
         if sandbox.pk == sandboxes[0].pk:
             document = big_document(template_list[0], sandbox=sandbox.name)
             specs.append(
-                FlowSpec(sandbox=sandbox, spec_id=BIG_SPEC_ID, fetched_at=now, first_seen_at=now, **_fields(document))
+                FlowSpec(
+                    sandbox=sandbox, spec_id=BIG_SPEC_ID, fetched_at=now, first_seen_at=now, **document_fields(document)
+                )
             )
         specs = FlowSpec.objects.bulk_create(specs, batch_size=500)
         versions = []
@@ -200,7 +204,7 @@ def build_catalog(sizes: Sizes) -> None:
                 FlowSpecVersion(flow_spec=spec, document=spec.document, content_hash=spec.content_hash, seen_at=now)
             )
         FlowSpecVersion.objects.bulk_create(versions, batch_size=500)
-        FlowSpecSource.objects.bulk_create([row for spec in specs for row in _attachments(spec)], batch_size=2000)
+        FlowSpecSource.objects.bulk_create([row for spec in specs for row in attachments(spec)], batch_size=2000)
 
 
 def build_change_requests(sizes: Sizes, users: dict) -> list[tuple[int, str, str, str, str]]:

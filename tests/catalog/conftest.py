@@ -1,6 +1,6 @@
 import pytest
 
-from flowadmin.catalog import services
+from flowadmin.catalog import sync
 from tests.catalog.fakes import DATA_LAKE, HTTP_API, S3, STREAMING_ID, FakeClient, connection_spec, flow_spec
 
 
@@ -21,7 +21,7 @@ def fake_client(monkeypatch, settings):
             connection_spec(HTTP_API, "HTTP API"),
             connection_spec(DATA_LAKE, "Data Lake"),
         ]
-    monkeypatch.setattr(services, "get_client", lambda: client)
+    monkeypatch.setattr(sync, "get_client", lambda: client)
     return client
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from flowadmin.audit.models import AuditEvent
-from flowadmin.catalog import services
+from flowadmin.catalog import sync
 from flowadmin.catalog.models import (
     ConnectionSpec,
     FlowSpec,
@@ -253,9 +253,7 @@ def test_two_concurrent_syncs_of_one_sandbox_list_it_once(fake_client):
 
     fake_client.before_listing = block
     results = []
-    first = threading.Thread(
-        target=services._in_own_connection(lambda: results.append(sandbox_sync(sandbox_name="dev")))
-    )
+    first = threading.Thread(target=sync.in_own_connection(lambda: results.append(sandbox_sync(sandbox_name="dev"))))
     first.start()
     assert listing.wait(timeout=30)
     second = sandbox_sync(sandbox_name="dev")

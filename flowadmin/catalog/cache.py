@@ -1,0 +1,197 @@
+"""The cache store: listings and single documents from the remote API upserted into the cache.
+
+Callers hold the transaction: a sync stores a sandbox's whole listing in one, `flowspec_cache_store`
+opens its own. A row stored after a listing was taken is never overwritten by that listing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from flowadmin.audit.services import audit_record
+from flowadmin.catalog.errors import DOCUMENT_WITHOUT_ID, CatalogError
+from flowadmin.catalog.fields import CACHE_FIELDS, attachments, clean_text, document_fields, document_spec_id
+from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
+from flowadmin.catalog.results import SyncResult
+
+logger = logging.getLogger("flowadmin.catalog")
+
+
+def connection_specs_store(sandbox: Sandbox, remote: list[dict]) -> int:
+    """Make the cached connection specs of ``sandbox`` those of the listing; returns how many there are."""
+    now = timezone.now()
+    wanted: dict[str, dict] = {}
+    for document in remote:
+        spec_id = document_spec_id(document)
+        if spec_id:
+            wanted[spec_id] = {
+                "name": clean_text(document.get("name"), 255),
+                "provider_id": clean_text(document.get("providerId"), 64),
+                "version": clean_text(document.get("version"), 64),
+            }
+    cached = {row.spec_id: row for row in ConnectionSpec.objects.filter(sandbox=sandbox)}
+    ConnectionSpec.objects.filter(sandbox=sandbox).exclude(spec_id__in=list(wanted)).delete()
+    changed, created = [], []
+    for spec_id, fields in wanted.items():
+        row = cached.get(spec_id)
+        if row is None:
+            created.append(ConnectionSpec(sandbox=sandbox, spec_id=spec_id, fetched_at=now, **fields))
+        elif any(getattr(row, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(row, name, value)
+            changed.append(row)
+    ConnectionSpec.objects.bulk_create(created, batch_size=500)
+    ConnectionSpec.objects.bulk_update(changed, ["name", "provider_id", "version"], batch_size=500)
+    ConnectionSpec.objects.filter(sandbox=sandbox).update(fetched_at=now)
+    return len(wanted)
+
+
+def flow_specs_store(
+    sandbox: Sandbox, remote: list[dict], *, actor, connection_specs: int, listed_at: datetime | None = None
+) -> SyncResult:
+    """Upsert the listing into the cache. A row stored after ``listed_at`` (flowadmin applied a change
+    while the listing was under way) is newer than the listing: it is left as it is."""
+    now = timezone.now()
+    wanted: dict[str, dict] = {}
+    for document in remote:
+        spec_id = document_spec_id(document)
+        if spec_id:
+            wanted[spec_id] = document
+        else:
+            logger.warning("sandbox %s: a flow spec without a usable id was ignored", sandbox.name)
+    # Locked: an apply storing its document now waits, or has committed and is seen as newer.
+    cached = {row.spec_id: row for row in FlowSpec.objects.select_for_update().filter(sandbox=sandbox)}
+    newer = {spec_id for spec_id, row in cached.items() if listed_at is not None and row.fetched_at > listed_at}
+    created: list[FlowSpec] = []
+    changed: list[tuple[FlowSpec, dict]] = []  # (row, document it had before)
+    refreshed: list[FlowSpec] = []  # same content, other metadata (updatedAt, ...)
+    untouched: list[int] = []
+    reappeared = unchanged = 0
+    for spec_id, document in wanted.items():
+        fields = document_fields(document)
+        row = cached.get(spec_id)
+        if row is None:
+            created.append(FlowSpec(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields))
+            continue
+        if spec_id in newer:
+            unchanged += 1
+            continue
+        if row.vanished_at is not None:
+            reappeared += 1
+        elif row.content_hash == fields["content_hash"]:
+            unchanged += 1
+        if row.content_hash != fields["content_hash"]:
+            changed.append((row, row.document))
+        elif row.document != document or row.vanished_at is not None:
+            refreshed.append(row)
+        else:
+            untouched.append(row.pk)
+            continue
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.vanished_at = None
+        row.fetched_at = now
+
+    FlowSpec.objects.bulk_create(created, batch_size=500)
+    changed_rows = [row for row, _ in changed]
+    FlowSpec.objects.bulk_update(changed_rows + refreshed, [*CACHE_FIELDS, "vanished_at", "fetched_at"], batch_size=500)
+    FlowSpec.objects.filter(pk__in=untouched).update(fetched_at=now)
+    vanished = (
+        FlowSpec.objects.filter(sandbox=sandbox, vanished_at__isnull=True)
+        .exclude(spec_id__in=list(wanted))
+        .exclude(spec_id__in=list(newer))
+    ).update(vanished_at=now)
+
+    rewritten = created + changed_rows
+    FlowSpecVersion.objects.bulk_create(
+        [
+            FlowSpecVersion(flow_spec=row, document=row.document, content_hash=row.content_hash, seen_at=now)
+            for row in rewritten
+        ],
+        batch_size=500,
+    )
+    FlowSpecSource.objects.filter(flow_spec__in=changed_rows).delete()
+    FlowSpecSource.objects.bulk_create([a for row in rewritten for a in attachments(row)], batch_size=1000)
+
+    # A change is "remote" unless flowadmin itself recorded that content as one it applied.
+    ours = set(
+        FlowSpecVersion.objects.filter(
+            flow_spec__in=changed_rows,
+            origin=FlowSpecVersion.Origin.FLOWADMIN,
+            content_hash__in=[row.content_hash for row in changed_rows],
+        ).values_list("flow_spec_id", "content_hash")
+    )
+    remote_changes = [(row, before) for row, before in changed if (row.pk, row.content_hash) not in ours]
+    for row, before in remote_changes:
+        audit_record(
+            action="flowspec.changed_remotely",
+            actor=actor,
+            sandbox=sandbox.name,
+            spec_id=row.spec_id,
+            before=before,
+            after=row.document,
+            detail=f"{row.name or row.spec_id} changed outside flowadmin.",
+        )
+    return SyncResult(
+        sandbox=sandbox.name,
+        ok=True,
+        new=len(created),
+        changed=len(changed),
+        unchanged=unchanged,
+        vanished=vanished,
+        reappeared=reappeared,
+        connection_specs=connection_specs,
+        changed_remotely=len(remote_changes),
+    )
+
+
+def flowspec_cache_store(
+    *, sandbox_name: str, document: dict, origin: str = "flowadmin", change_request_id: int | None = None
+) -> FlowSpec:
+    """Put a document flowadmin just wrote (or read) into the cache, with its attachments and history.
+
+    Called by the change-request app after a successful PUT with the answer document. The version is
+    recorded with ``origin``; when a sync already saw this very content, that version is attributed
+    to flowadmin instead of adding a duplicate. Audits nothing itself.
+    """
+    spec_id = document_spec_id(document)
+    if not spec_id:
+        raise CatalogError(DOCUMENT_WITHOUT_ID)
+    if origin not in FlowSpecVersion.Origin.values:
+        raise ValueError(f"unknown origin {origin!r}")
+    fields = document_fields(document)
+    now = timezone.now()
+    with transaction.atomic():
+        sandbox = Sandbox.objects.get(name=sandbox_name)
+        row = FlowSpec.objects.select_for_update().filter(sandbox=sandbox, spec_id=spec_id).first()
+        if row is None:
+            row = FlowSpec.objects.create(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields)
+            previous_hash = None
+        else:
+            previous_hash = row.content_hash
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.vanished_at = None
+            row.fetched_at = now
+            row.save()
+        latest = row.versions.order_by("-seen_at", "-id").first()
+        if previous_hash != row.content_hash or latest is None or latest.content_hash != row.content_hash:
+            FlowSpecVersion.objects.create(
+                flow_spec=row,
+                document=document,
+                content_hash=row.content_hash,
+                seen_at=now,
+                origin=origin,
+                change_request_id=change_request_id if origin == FlowSpecVersion.Origin.FLOWADMIN else None,
+            )
+        elif origin == FlowSpecVersion.Origin.FLOWADMIN and latest.origin != origin:
+            latest.origin = origin
+            latest.change_request_id = change_request_id
+            latest.save(update_fields=["origin", "change_request_id"])
+        FlowSpecSource.objects.filter(flow_spec=row).delete()
+        FlowSpecSource.objects.bulk_create(attachments(row))
+    return row
