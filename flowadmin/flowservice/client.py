@@ -23,6 +23,7 @@ from flowadmin.flowservice.errors import (
     FlowServiceError,
     OutcomeUnknownError,
 )
+from flowadmin.flowservice.session import Session
 from flowadmin.flowservice.transport import Exchange, RetryPolicy, Transport, recording
 
 __all__ = ["Exchange", "FlowServiceClient", "recording"]
@@ -66,7 +67,7 @@ class FlowServiceClient:
         self.client_id = client_id
         self.org_id = org_id
         if session is None:
-            session = requests.Session()
+            session = Session()
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
