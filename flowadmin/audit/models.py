@@ -145,3 +145,27 @@ class AuditEvent(models.Model):
         if not self.http:
             return []
         return self.http if isinstance(self.http, list) else [self.http]
+
+
+class AuditSearchTerm(models.Model):
+    """An id (a UUID) that an event's search text holds: the exact-value index of the free-text filter.
+
+    A trigram index finds a 36-character id slowly (UUIDs share most of their trigrams); this table's
+    (term, event) index gives the newest events holding one id in a single ordered index scan.
+    Written with the event by `audit_record`; it is derived from ``search_text`` and not part of the
+    chain (`audit_search_terms_backfill` rebuilds it).
+    """
+
+    term = models.CharField(max_length=36)
+    # No foreign key constraint: an index, not a relation to keep (events are never deleted anyway).
+    event = models.ForeignKey(
+        AuditEvent, on_delete=models.DO_NOTHING, related_name="search_terms", db_index=False, db_constraint=False
+    )
+
+    class Meta:
+        db_table = "audit_search_term"
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["term", "event"], name="audit_search_term_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.term} in #{self.event_id}"

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from flowadmin.audit.models import AuditEvent
+from flowadmin.audit.services import SEARCH_TERM
 from flowadmin.flowservice.documents import DiffLine, line_diff, pretty_json
 
 PAGE_SIZE = 50
@@ -63,8 +64,12 @@ def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
     if filters.until is not None:
         events = events.filter(at__lt=filters.until)
     # search_text is stored lower-cased, so a plain (trigram-indexable) LIKE is case-insensitive.
+    # An id is looked up in the exact-value index instead: the same events, found in one index scan.
     for term in filters.q.lower().split():
-        events = events.filter(search_text__contains=term)
+        if SEARCH_TERM.fullmatch(term):
+            events = events.filter(search_terms__term=term)
+        else:
+            events = events.filter(search_text__contains=term)
     return events.order_by("-seq")
 
 

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 from typing import Any
 
 import jsonpatch
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from flowadmin.audit.chain import event_hash
 from flowadmin.audit.correlation import correlation_id_accepted, correlation_id_current, correlation_id_new
-from flowadmin.audit.models import GENESIS_HASH, AuditAction, AuditEvent, AuditOutcome
+from flowadmin.audit.models import GENESIS_HASH, AuditAction, AuditEvent, AuditOutcome, AuditSearchTerm
 from flowadmin.audit.redaction import BEARER, REDACTED, http_scrubbed
 from flowadmin.flowservice.documents import json_patch
 
@@ -24,6 +25,10 @@ BAD_PATCH = "The patch of an audit event must be a list of RFC 6902 operations."
 CHAIN_LOCK_KEY = 0x617564697463  # "auditc"
 SEARCH_VALUE_MAX = 200
 SEARCH_TEXT_MAX = 20_000
+# The ids the exact-value index keeps (search text is lower-cased): flow spec, connection spec and
+# correlation ids are all UUIDs.
+SEARCH_TERM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+BACKFILL_CHUNK = 5000
 
 
 class AuditRecordError(ValueError):
@@ -98,7 +103,36 @@ def audit_record(
         event.at = timezone.now()
         event.hash = event_hash(event)
         event.save(using=using)
+        AuditSearchTerm.objects.using(using).bulk_create(
+            [AuditSearchTerm(term=term, event=event) for term in search_terms(event.search_text)]
+        )
     return event
+
+
+def search_terms(search_text: str) -> list[str]:
+    """The ids in an event's search text that `AuditSearchTerm` indexes, each once."""
+    return list(dict.fromkeys(SEARCH_TERM.findall(search_text)))
+
+
+def audit_search_terms_backfill(*, using: str = "default", event_model=AuditEvent, term_model=AuditSearchTerm) -> int:
+    """Index the ids of every event (those written before the index existed); safe to run again.
+
+    Returns the number of terms written. ``event_model``/``term_model``: a migration's historical models.
+    """
+    written, after = 0, 0
+    while True:
+        rows = list(
+            event_model.objects.using(using)
+            .filter(seq__gt=after)
+            .order_by("seq")
+            .values_list("seq", "search_text")[:BACKFILL_CHUNK]
+        )
+        if not rows:
+            return written
+        after = rows[-1][0]
+        terms = [term_model(term=term, event_id=seq) for seq, text in rows for term in search_terms(text)]
+        term_model.objects.using(using).bulk_create(terms, batch_size=BACKFILL_CHUNK, ignore_conflicts=True)
+        written += len(terms)
 
 
 def _chain_head_lock(using: str) -> None:

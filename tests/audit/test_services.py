@@ -3,13 +3,15 @@ import pytest
 
 from flowadmin.audit.chain import chain_check, event_hash
 from flowadmin.audit.correlation import correlation
-from flowadmin.audit.models import GENESIS_HASH, AuditEvent
+from flowadmin.audit.models import GENESIS_HASH, AuditEvent, AuditSearchTerm
+from flowadmin.audit.selectors import AuditFilters, audit_event_list
 from flowadmin.audit.services import (
     NOT_JSON,
     UNKNOWN_ACTION,
     UNKNOWN_OUTCOME,
     AuditRecordError,
     audit_record,
+    audit_search_terms_backfill,
 )
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +78,37 @@ def test_the_search_text_holds_ids_added_and_removed_by_the_change():
     assert REMOVED in event.search_text  # only in `before`: a removal carries no value in the patch
     assert KEPT not in event.search_text  # unchanged ids are not part of the change
     assert "swap the acme source" in event.search_text
+
+
+def found_by(q: str) -> list[int]:
+    return [event.seq for event in audit_event_list(filters=AuditFilters(q=q))]
+
+
+def test_an_id_is_found_through_the_index_written_with_its_event():
+    event = audit_record(action="change.applied", before=BEFORE, after=AFTER)
+    other = audit_record(action="change.applied", before=AFTER, after=BEFORE)
+
+    assert set(AuditSearchTerm.objects.filter(event=event).values_list("term", flat=True)) == {
+        ADDED,
+        REMOVED,
+        event.correlation_id,
+    }
+    assert found_by(ADDED) == [other.seq, event.seq]
+    assert found_by(ADDED.upper()) == [other.seq, event.seq]
+    assert found_by(KEPT) == []
+
+
+def test_events_written_before_the_index_are_found_once_indexed_and_indexing_again_adds_nothing():
+    event = audit_record(action="change.applied", before=BEFORE, after=AFTER)
+    AuditSearchTerm.objects.all().delete()  # as it was before the index existed
+    assert found_by(REMOVED) == []
+
+    audit_search_terms_backfill()
+    indexed = AuditSearchTerm.objects.count()
+    audit_search_terms_backfill()
+
+    assert found_by(REMOVED) == [event.seq]
+    assert AuditSearchTerm.objects.count() == indexed == 3
 
 
 def test_secrets_never_reach_the_stored_http_exchange():

@@ -92,6 +92,7 @@ FILTER_CASES = {
     "added connection spec id": ({"q": CONN_X}, [1, 3]),
     "removed connection spec id, any case": ({"q": CONN_Y.upper()}, [5]),
     "words of the detail": ({"q": "acme SOURCE"}, [1]),
+    "an id and a word": ({"q": f"acme {CONN_X}"}, [1]),
     "username in q": ({"q": "bob"}, [2, 3, 6]),
     "flow spec id in q": ({"q": SPEC_A[:13]}, [1, 2, 3]),
     "change request": ({"change_request_id": "8"}, [5, 6]),
