@@ -110,7 +110,11 @@ TEMPLATES = [
                     ],
                 )
             ],
-            "builtins": ["template_partials.templatetags.partials", "django_htmx.templatetags.django_htmx"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "django_htmx.templatetags.django_htmx",
+                "flowadmin.templatetags.display",
+            ],
         },
     },
 ]

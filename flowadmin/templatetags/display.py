@@ -1,0 +1,49 @@
+"""Small display helpers that tables use on every row, built in (settings ``TEMPLATES``: no ``{% load %}``).
+
+    {% time_ago sandbox.last_synced_at %}               "5 minutes ago", exact time on hover
+    {% time_ago spec.remote_updated_at empty="unknown" %}
+    {% outcome_badge event.outcome %}                   success / failure / unknown as a badge
+    {{ event.detail|clip:140 }}                         at most 140 characters, "…" when cut
+
+Tags, not included templates: an include renders a template of its own each time, which on a
+50-row table costs more than the rest of the page.
+"""
+
+from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+OUTCOME_BADGES = {"success": "badge-ok", "failure": "badge-bad"}
+
+
+@register.simple_tag
+def time_ago(value, empty: str = "never") -> str:
+    """A time as people read it ("5 minutes ago", "just now"), the exact time on hover and for machines."""
+    if not value:
+        return format_html('<span class="muted">{}</span>', empty or "never")
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    since = timesince(value)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        date_format(local, "c"),
+        date_format(local, "Y-m-d H:i:s T"),
+        "just now" if since.startswith("0") else f"{since} ago",
+    )
+
+
+@register.simple_tag
+def outcome_badge(outcome: str) -> str:
+    """An audit event's outcome as a badge: green success, red failure, amber anything else."""
+    return format_html('<span class="badge {}">{}</span>', OUTCOME_BADGES.get(outcome, "badge-warn"), outcome)
+
+
+@register.filter(is_safe=True)
+def clip(value, length: int) -> str:
+    """``value`` cut to ``length`` characters, the last one "…" when something was cut."""
+    text = str(value)
+    length = int(length)
+    return text if len(text) <= length else text[: max(0, length - 1)] + "…"

@@ -1,0 +1,45 @@
+"""The display helpers every table row uses: times, outcome badges, clipped text."""
+
+import datetime as dt
+
+from django.template import engines
+from django.utils import timezone
+
+
+def render(source: str, **context) -> str:
+    return engines["django"].from_string(source).render(context)
+
+
+def test_a_recent_time_reads_just_now_with_the_exact_time_for_machines_and_on_hover():
+    now = timezone.now()
+    local = timezone.localtime(now)
+
+    html = render("{% time_ago when %}", when=now)
+
+    assert html == (
+        f'<time datetime="{local.isoformat()}" title="{local:%Y-%m-%d %H:%M:%S} {local.tzname()}">just now</time>'
+    )
+
+
+def test_an_older_time_reads_how_long_ago():
+    html = render("{% time_ago when %}", when=timezone.now() - dt.timedelta(minutes=5, seconds=3))
+
+    assert html.endswith(">5\xa0minutes ago</time>")
+
+
+def test_no_time_reads_never_or_what_the_page_says():
+    assert render("{% time_ago when %}", when=None) == '<span class="muted">never</span>'
+    assert render('{% time_ago when empty="unknown" %}', when=None) == '<span class="muted">unknown</span>'
+    assert render("{% time_ago when empty=text %}", when=None, text="<b>") == '<span class="muted">&lt;b&gt;</span>'
+
+
+def test_outcomes_read_as_coloured_badges_and_anything_else_is_escaped():
+    assert render("{% outcome_badge 'success' %}") == '<span class="badge badge-ok">success</span>'
+    assert render("{% outcome_badge 'failure' %}") == '<span class="badge badge-bad">failure</span>'
+    assert render("{% outcome_badge o %}", o="<b>") == '<span class="badge badge-warn">&lt;b&gt;</span>'
+
+
+def test_clip_cuts_long_text_with_an_ellipsis_and_still_escapes():
+    assert render("{{ text|clip:5 }}", text="abcdef") == "abcd…"
+    assert render("{{ text|clip:6 }}", text="abcdef") == "abcdef"
+    assert render("{{ text|clip:10 }}", text="<script>") == "&lt;script&gt;"
