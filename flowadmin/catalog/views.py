@@ -11,6 +11,7 @@ from flowadmin.catalog.services import sync_run_start
 from flowadmin.flowservice.documents import pretty_json
 
 PAGE_SIZE = 100
+SANDBOX_PAGE_SIZE = 25
 QUERY_MAX_LENGTH = 200
 SYNC_ALREADY_RUNNING = "A sync of these sandboxes is already running: here is its progress."
 # (column label, ?sort= key) of the flow spec table's sortable columns.
@@ -37,24 +38,34 @@ def _render(request, template: str, fragment: str, context: dict):
     return response
 
 
-def _sandboxes_context(run) -> dict:
+def _sandboxes_context(request, run) -> dict:
+    """The sync progress and one page of the sandbox table (``q`` and ``page`` from the query or the form)."""
+    params = request.POST if request.method == "POST" else request.GET
+    query = params.get("q", "").strip()[:QUERY_MAX_LENGTH]
+    page = Paginator(selectors.sandbox_list(query=query), SANDBOX_PAGE_SIZE).get_page(params.get("page"))
+    page.object_list = selectors.sandboxes_with_spec_counts(page.object_list)
     return {
-        "sandboxes": selectors.sandbox_list(),
+        "page": page,
+        "query": query,
         "cached_any": selectors.sandboxes_cached_any(),
         "progress": selectors.sync_run_progress(run=run) if run is not None else None,
     }
 
 
+def _sandboxes_fragment(request) -> str:
+    return "sandbox-table" if request.htmx and request.htmx.target == "sandbox-table" else "sync-progress"
+
+
 @require_GET
 def sandboxes(request):
-    context = _sandboxes_context(selectors.sync_run_latest_active())
-    return _render(request, "catalog/sandboxes.html", "sync-progress", context)
+    context = _sandboxes_context(request, selectors.sync_run_latest_active())
+    return _render(request, "catalog/sandboxes.html", _sandboxes_fragment(request), context)
 
 
 @require_GET
 def sync_run(request, pk: int):
     """One sync run's progress: the page without JavaScript, the polled fragment with htmx."""
-    context = _sandboxes_context(selectors.sync_run_get(pk=pk))
+    context = _sandboxes_context(request, selectors.sync_run_get(pk=pk))
     return _render(request, "catalog/sandboxes.html", "sync-progress", context)
 
 
@@ -65,7 +76,7 @@ def sync(request, sandbox: str | None = None):
     started = sync_run_start(sandbox_name=name, actor=request.user)
     notice = "" if started.created else SYNC_ALREADY_RUNNING
     if _htmx_fragment(request):
-        context = {**_sandboxes_context(started.run), "notice": notice}
+        context = {**_sandboxes_context(request, started.run), "notice": notice}
         return render(request, "catalog/sandboxes.html#sync-progress", context)
     if notice:
         messages.info(request, notice)

@@ -73,6 +73,45 @@ def test_the_sandboxes_page_costs_the_same_queries_for_many_sandboxes(
         assert client.get(reverse("catalog:sandboxes")).status_code == 200
 
 
+def test_the_sandboxes_page_searches_names_and_titles(staff_client, dev):
+    make_sandbox("prod-emea", title="Production EMEA", type="production")
+    make_sandbox("stage", title="Staging for EMEA")
+
+    by_title = text(staff_client.get(reverse("catalog:sandboxes"), {"q": "emea"}))
+    by_name = text(staff_client.get(reverse("catalog:sandboxes"), {"q": "STAGE"}))
+    nothing = text(staff_client.get(reverse("catalog:sandboxes"), {"q": "qa"}))
+
+    assert "2 sandboxes matching “emea”" in by_title and "Production EMEA" in by_title
+    assert reverse("catalog:flowspecs", args=["dev"]) not in by_title
+    assert "1 sandbox matching “STAGE”" in by_name
+    assert "No sandbox matches “qa”" in nothing
+    assert 'value="qa"' in nothing, "the search box keeps what was typed"
+
+
+def test_many_sandboxes_come_twenty_five_a_page(staff_client, dev):
+    for number in range(30):
+        make_sandbox(f"sb{number:02d}")
+
+    first = text(staff_client.get(reverse("catalog:sandboxes")))
+    second = text(staff_client.get(reverse("catalog:sandboxes"), {"page": "2"}))
+
+    assert "31 sandboxes." in first and "Page 1 of 2" in first
+    assert first.count("Sync now: sb") == 24 and "Sync now: dev" in first
+    assert 'href="?page=2"' in first
+    assert second.count("Sync now: sb") == 6 and "Sync now: sb29" in second
+
+
+def test_searching_with_htmx_answers_only_the_table(staff_client, dev):
+    make_sandbox("prod", title="Production")
+
+    page = text(
+        staff_client.get(reverse("catalog:sandboxes"), {"q": "prod"}, HTTP_HX_TARGET="sandbox-table", **HTMX)
+    )
+
+    assert page.strip().startswith('<section id="sandbox-table"') and "<html" not in page
+    assert "Production" in page and "Sync now: dev" not in page
+
+
 # --- "Sync now" ---------------------------------------------------------------------------------
 def test_sync_now_without_javascript_redirects_to_the_run_page(staff_client, fake_client, inline_sync):
     response = staff_client.post(reverse("catalog:sync"))
