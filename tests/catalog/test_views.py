@@ -104,9 +104,7 @@ def test_many_sandboxes_come_twenty_five_a_page(staff_client, dev):
 def test_searching_with_htmx_answers_only_the_table(staff_client, dev):
     make_sandbox("prod", title="Production")
 
-    page = text(
-        staff_client.get(reverse("catalog:sandboxes"), {"q": "prod"}, HTTP_HX_TARGET="sandbox-table", **HTMX)
-    )
+    page = text(staff_client.get(reverse("catalog:sandboxes"), {"q": "prod"}, HTTP_HX_TARGET="sandbox-table", **HTMX))
 
     assert page.strip().startswith('<section id="sandbox-table"') and "<html" not in page
     assert "Production" in page and "Sync now: dev" not in page
