@@ -164,7 +164,7 @@ class DiffLine:
 
 @dataclass(frozen=True)
 class PrettyText:
-    """``pretty_json`` of a document, kept per top-level key when it is a dict.
+    """``pretty_json`` of a document, kept as lines per top-level key when it is a dict.
 
     A document that shares top-level values (the same objects) with another one is printed again
     only where it differs: `pretty_text(proposed, like=base_text)` of a 1 MB flow spec whose id
@@ -172,17 +172,25 @@ class PrettyText:
     """
 
     document: Any
-    chunks: dict[str, str] | None  # key -> its lines as printed inside the top-level object
-
-    @functools.cached_property
-    def text(self) -> str:
-        if self.chunks is None:
-            return pretty_json(self.document)
-        return "{\n" + ",\n".join(self.chunks[key] for key in sorted(self.chunks)) + "\n}"
+    chunks: dict[str, list[str]] | None  # key -> its lines inside the top-level object, without a comma
 
     @functools.cached_property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        if self.chunks is None:
+            return pretty_json(self.document).split("\n")
+        keys = sorted(self.chunks)
+        lines = ["{"]
+        for key in keys[:-1]:
+            chunk = self.chunks[key]
+            lines += chunk[:-1]
+            lines.append(chunk[-1] + ",")
+        lines += self.chunks[keys[-1]]
+        lines.append("}")
+        return lines
+
+    @functools.cached_property
+    def text(self) -> str:
+        return "\n".join(self.lines)
 
     def for_document(self, document: Any) -> PrettyText:
         """This text for ``document``, which is equal to this one's as JSON (a copy, say)."""
@@ -201,8 +209,9 @@ def pretty_text(document: Any, *, like: PrettyText | None = None) -> PrettyText:
         if key in reusable and like.document[key] is value:
             chunks[key] = reusable[key]
             continue
-        printed = pretty_json(value).replace("\n", "\n  ")  # strings hold no raw newline in JSON
-        chunks[key] = f"  {json.dumps(key, ensure_ascii=False)}: {printed}"
+        # Split on "\n" only: JSON strings hold no raw "\n", but may hold other line separators.
+        first, *rest = pretty_json(value).split("\n")
+        chunks[key] = [f"  {json.dumps(key, ensure_ascii=False)}: {first}", *("  " + line for line in rest)]
     return PrettyText(document=document, chunks=chunks)
 
 
@@ -258,6 +267,12 @@ class _TrimmedMatcher(difflib.SequenceMatcher):
     large document); a change of a few ids touches a few lines in the middle, so matching only what
     lies between the common head and tail makes a 1 MB document's diff take milliseconds, not seconds.
     """
+
+    def set_seq2(self, b):
+        # No index of every line of b (SequenceMatcher's own): only the middle is searched, below.
+        self.b = b
+        self.matching_blocks = self.opcodes = None
+        self.fullbcount = None
 
     def get_opcodes(self):
         if self.opcodes is not None:

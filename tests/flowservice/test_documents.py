@@ -218,8 +218,8 @@ def test_line_diff_rebuilds_both_sides(old, new):
     if canonical_json(old) == canonical_json(new):
         assert diff == []
         return
-    assert [line.text for line in diff if line.kind in ("ctx", "del")] == pretty_json(old).splitlines()
-    assert [line.text for line in diff if line.kind in ("ctx", "add")] == pretty_json(new).splitlines()
+    assert [line.text for line in diff if line.kind in ("ctx", "del")] == pretty_json(old).split("\n")
+    assert [line.text for line in diff if line.kind in ("ctx", "add")] == pretty_json(new).split("\n")
 
 
 @settings(deadline=None)
@@ -239,8 +239,8 @@ def test_line_diff_of_an_id_change_rebuilds_both_sides(document, new_ids):
     new = put_body(with_source_ids(document, new_ids))
     diff = documents.LineDiff(old, new, old_text=documents.pretty_text(old)).hunks(10**6)
     if diff:
-        assert [line.text for line in diff if line.kind in ("ctx", "del")] == pretty_json(old).splitlines()
-        assert [line.text for line in diff if line.kind in ("ctx", "add")] == pretty_json(new).splitlines()
+        assert [line.text for line in diff if line.kind in ("ctx", "del")] == pretty_json(old).split("\n")
+        assert [line.text for line in diff if line.kind in ("ctx", "add")] == pretty_json(new).split("\n")
 
 
 # --- validation ------------------------------------------------------------------------------------
