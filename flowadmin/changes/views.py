@@ -7,16 +7,11 @@ are enforced by the services whatever a page shows; refusals answer 403 with a s
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.catalog import selectors as catalog_selectors
@@ -25,6 +20,7 @@ from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, RejectForm
 from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents
+from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
 NEEDS_PROPOSE = "Proposing changes needs the Onboarding staff role."
 NEEDS_APPROVE = "Approving, rejecting and retrying change requests needs the Approvers role."
@@ -53,37 +49,13 @@ CHECKED_STATUSES = (
 
 
 # --- plumbing ------------------------------------------------------------------------------------
-def _refused(request, message: str, change_request: ChangeRequest | None = None):
-    context = {"message": message, "change_request": change_request}
-    return render(request, "changes/refused.html", context, status=403)
-
-
-def permission_or_403(permission: str, message: str):
-    """Like `permission_required(raise_exception=True)`, but the 403 page says what is missing."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                return _refused(request, message)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-def _fragment(request) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _redirect(request, url: str):
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _vary(response):
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+PAGES = ActionPages(
+    refused_template="changes/refused.html",
+    subject_name="change_request",
+    detail_url="changes:detail",
+    error=services.ChangeRequestError,
+    forbidden=services.ChangeRequestForbidden,
+)
 
 
 # --- propose -------------------------------------------------------------------------------------
@@ -97,6 +69,7 @@ def _edit_context(spec, form: ChangeRequestForm, *, submitted: bool, open_reques
         spec_id=spec.spec_id,
         platform_url=settings.PLATFORM_URL,
         org_id=settings.ADOBE_ORG_ID,
+        base_key=spec.content_hash,
     )
     return {
         "sandbox": spec.sandbox,
@@ -133,7 +106,7 @@ def _with_added_id(post):
 
 
 @require_http_methods(["GET", "POST"])
-@permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+@PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def edit(request, sandbox: str, spec_id: str):
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
     context = selectors.id_context(flow_spec=spec)
@@ -152,7 +125,7 @@ def edit(request, sandbox: str, spec_id: str):
                 confirm_empty=form.cleaned_data["confirm_empty"],
             )
         except services.ChangeRequestForbidden as error:
-            return _refused(request, error.message)
+            return PAGES.refused(request, error.message)
         except services.ProposalError as error:
             form.add_error(None, error.message)
             return render(
@@ -161,18 +134,18 @@ def edit(request, sandbox: str, spec_id: str):
                 _edit_context(spec, form, submitted=True, open_request=error.change_request),
             )
         messages.success(request, PROPOSED.format(pk=change_request.pk))
-        return _redirect(request, reverse("changes:detail", args=[change_request.pk]))
+        return PAGES.to_detail(request, change_request)
     return render(request, "changes/edit.html", _edit_context(spec, form, submitted=True))
 
 
 @require_POST
-@permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+@PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def preview_view(request, sandbox: str, spec_id: str):
     """The live preview: the fragment for htmx, the whole edit page without JavaScript. Saves nothing."""
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
     form = ChangeRequestForm(request.POST, context=selectors.id_context(flow_spec=spec))
-    template = "changes/edit.html#preview" if _fragment(request) else "changes/edit.html"
-    return _vary(render(request, template, _edit_context(spec, form, submitted=False)))
+    template = "changes/edit.html#preview" if is_fragment(request) else "changes/edit.html"
+    return vary_on_htmx(render(request, template, _edit_context(spec, form, submitted=False)))
 
 
 # --- review --------------------------------------------------------------------------------------
@@ -242,36 +215,28 @@ def check(request, pk: int):
     result = None
     if change_request.status in CHECKED_STATUSES:
         result = services.change_request_check(change_request=change_request)
-    if _fragment(request):
-        return _vary(
+    if is_fragment(request):
+        return vary_on_htmx(
             render(
                 request,
                 "changes/detail.html#check",
                 {"cr": change_request, "check": result, "check_wanted": result is not None},
             )
         )
-    return _vary(render(request, "changes/detail.html", _detail_context(request, change_request, check=result)))
-
-
-def _decided(request, change_request: ChangeRequest):
-    return _redirect(request, reverse("changes:detail", args=[change_request.pk]))
+    return vary_on_htmx(render(request, "changes/detail.html", _detail_context(request, change_request, check=result)))
 
 
 @require_POST
-@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def approve(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
-    try:
-        result = services.change_request_approve(
-            change_request=change_request, reviewer=request.user, digest=request.POST.get("digest", "")
-        )
-    except services.ChangeRequestForbidden as error:
-        return _refused(request, error.message, change_request)
-    except services.ChangeRequestError as error:
-        messages.error(request, error.message)
-        return _decided(request, change_request)
-    _tell_outcome(request, result)
-    return _decided(request, result)
+    digest = request.POST.get("digest", "")
+    return PAGES.decide(
+        request,
+        change_request,
+        lambda: services.change_request_approve(change_request=change_request, reviewer=request.user, digest=digest),
+        outcome=_tell_outcome,
+    )
 
 
 def _tell_outcome(request, result: ChangeRequest) -> None:
@@ -289,63 +254,51 @@ def _tell_outcome(request, result: ChangeRequest) -> None:
 
 
 @require_POST
-@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def reject(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
     form = RejectForm(request.POST)
     if not form.is_valid():
         return render(request, "changes/detail.html", _detail_context(request, change_request, reject_form=form))
-    try:
-        services.change_request_reject(
-            change_request=change_request, reviewer=request.user, comment=form.cleaned_data["comment"]
-        )
-    except services.ChangeRequestForbidden as error:
-        return _refused(request, error.message, change_request)
-    except services.ChangeRequestError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, REJECTED.format(pk=pk))
-    return _decided(request, change_request)
+    comment = form.cleaned_data["comment"]
+    return PAGES.decide(
+        request,
+        change_request,
+        lambda: services.change_request_reject(change_request=change_request, reviewer=request.user, comment=comment),
+        success=REJECTED.format(pk=pk),
+    )
 
 
 @require_POST
 def withdraw(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
-    try:
-        services.change_request_withdraw(change_request=change_request, actor=request.user)
-    except services.ChangeRequestForbidden as error:
-        return _refused(request, error.message, change_request)
-    except services.ChangeRequestError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, WITHDRAWN.format(pk=pk))
-    return _decided(request, change_request)
+    return PAGES.decide(
+        request,
+        change_request,
+        lambda: services.change_request_withdraw(change_request=change_request, actor=request.user),
+        success=WITHDRAWN.format(pk=pk),
+    )
 
 
 @require_POST
-@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def retry(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
-    try:
-        result = services.change_request_retry(change_request=change_request, reviewer=request.user)
-    except services.ChangeRequestForbidden as error:
-        return _refused(request, error.message, change_request)
-    except services.ChangeRequestError as error:
-        messages.error(request, error.message)
-        return _decided(request, change_request)
-    _tell_outcome(request, result)
-    return _decided(request, result)
+    return PAGES.decide(
+        request,
+        change_request,
+        lambda: services.change_request_retry(change_request=change_request, reviewer=request.user),
+        outcome=_tell_outcome,
+    )
 
 
 @require_POST
 def rebase(request, pk: int):
+    """The new pending request replaces the stale one: its page is shown."""
     change_request = selectors.change_request_get(pk=pk)
-    try:
-        rebased = services.change_request_rebase(change_request=change_request, actor=request.user)
-    except services.ChangeRequestForbidden as error:
-        return _refused(request, error.message, change_request)
-    except services.ChangeRequestError as error:
-        messages.error(request, error.message)
-        return _decided(request, change_request)
-    messages.success(request, REBASED.format(old=pk, new=rebased.pk))
-    return _decided(request, rebased)
+    return PAGES.decide(
+        request,
+        change_request,
+        lambda: services.change_request_rebase(change_request=change_request, actor=request.user),
+        success=lambda rebased: REBASED.format(old=pk, new=rebased.pk),
+    )

@@ -9,17 +9,13 @@ refusals answer 403 with a sentence. Every htmx endpoint also answers a plain re
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.changes import preview
@@ -30,6 +26,7 @@ from flowadmin.flowservice import documents
 from flowadmin.rollouts import plan, selectors, services
 from flowadmin.rollouts.forms import ApproveForm, RejectForm, RolloutForm
 from flowadmin.rollouts.models import Rollout, RolloutStep
+from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
 NEEDS_PROPOSE = "Proposing rollouts needs the Onboarding staff role."
 NEEDS_APPROVE = "Approving, rejecting and resuming rollouts needs the Approvers role."
@@ -51,38 +48,13 @@ PAGE_SIZE = 50
 
 
 # --- plumbing ------------------------------------------------------------------------------------
-def _refused(request, message: str, rollout: Rollout | None = None):
-    return render(request, "rollouts/refused.html", {"message": message, "rollout": rollout}, status=403)
-
-
-def permission_or_403(permission: str, message: str):
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                return _refused(request, message)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-def _fragment(request) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _redirect(request, url: str):
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _vary(response):
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def _to_detail(request, rollout: Rollout):
-    return _redirect(request, reverse("rollouts:detail", args=[rollout.pk]))
+PAGES = ActionPages(
+    refused_template="rollouts/refused.html",
+    subject_name="rollout",
+    detail_url="rollouts:detail",
+    error=services.RolloutError,
+    forbidden=services.RolloutForbidden,
+)
 
 
 # --- propose -------------------------------------------------------------------------------------
@@ -101,7 +73,7 @@ def _new_context(form: RolloutForm, *, submitted: bool, prefill: selectors.Prefi
 
 
 @require_http_methods(["GET", "POST"])
-@permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+@PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def new(request):
     data = request.POST if request.method == "POST" else request.GET
     candidates = selectors.rollout_candidates_or_404(spec_id=data.get("spec_id", ""))
@@ -128,21 +100,21 @@ def new(request):
             source_change_request_id=form.cleaned_data.get("source_change_request"),
         )
     except services.RolloutForbidden as error:
-        return _refused(request, error.message)
+        return PAGES.refused(request, error.message)
     except services.RolloutProposalError as error:
         return render(request, "rollouts/new.html", _new_context(form, submitted=True, error=error))
     messages.success(request, PROPOSED.format(pk=rollout.pk))
-    return _to_detail(request, rollout)
+    return PAGES.to_detail(request, rollout)
 
 
 @require_POST
-@permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+@PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def preview_view(request):
     """The per-sandbox preview: the fragment for htmx, the whole form page without. Saves nothing."""
     candidates = selectors.rollout_candidates_or_404(spec_id=request.POST.get("spec_id", ""))
     form = RolloutForm(request.POST, candidates=candidates)
-    template = "rollouts/new.html#plan" if _fragment(request) else "rollouts/new.html"
-    return _vary(render(request, template, _new_context(form, submitted=False)))
+    template = "rollouts/new.html#plan" if is_fragment(request) else "rollouts/new.html"
+    return vary_on_htmx(render(request, template, _new_context(form, submitted=False)))
 
 
 # --- list ------------------------------------------------------------------------------------------
@@ -243,10 +215,12 @@ def check(request, pk: int, position: int):
     step = selectors.rollout_step_get(rollout=rollout, position=position)
     view = _step_view(rollout, step, with_change=False)
     result = changes_services.change_request_check(change_request=step.change_request) if view.check_wanted else None
-    if _fragment(request):
+    if is_fragment(request):
         view.check = result
-        return _vary(render(request, "rollouts/detail.html#check", {"rollout": rollout, "item": view}))
-    return _vary(render(request, "rollouts/detail.html", _detail_context(request, rollout, checked=step, check=result)))
+        return vary_on_htmx(render(request, "rollouts/detail.html#check", {"rollout": rollout, "item": view}))
+    return vary_on_htmx(
+        render(request, "rollouts/detail.html", _detail_context(request, rollout, checked=step, check=result))
+    )
 
 
 def _tell_outcome(request, rollout: Rollout) -> None:
@@ -268,85 +242,72 @@ def _tell_outcome(request, rollout: Rollout) -> None:
 
 
 @require_POST
-@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def approve(request, pk: int):
     rollout = selectors.rollout_get(pk=pk)
-    try:
-        result = services.rollout_approve(rollout=rollout, approver=request.user, digest=request.POST.get("digest", ""))
-    except services.RolloutForbidden as error:
-        return _refused(request, error.message, rollout)
-    except services.RolloutError as error:
-        messages.error(request, error.message)
-        return _to_detail(request, rollout)
-    messages.success(request, APPROVED.format(pk=pk))
-    _tell_outcome(request, result)
-    return _to_detail(request, result)
+    digest = request.POST.get("digest", "")
+    return PAGES.decide(
+        request,
+        rollout,
+        lambda: services.rollout_approve(rollout=rollout, approver=request.user, digest=digest),
+        success=APPROVED.format(pk=pk),
+        outcome=_tell_outcome,
+    )
 
 
 @require_POST
-@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def resume(request, pk: int):
     rollout = selectors.rollout_get(pk=pk)
-    try:
-        result = services.rollout_resume(rollout=rollout, approver=request.user)
-    except services.RolloutForbidden as error:
-        return _refused(request, error.message, rollout)
-    except services.RolloutError as error:
-        messages.error(request, error.message)
-        return _to_detail(request, rollout)
-    _tell_outcome(request, result)
-    return _to_detail(request, result)
+    return PAGES.decide(
+        request,
+        rollout,
+        lambda: services.rollout_resume(rollout=rollout, approver=request.user),
+        outcome=_tell_outcome,
+    )
 
 
 @require_POST
-@permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def reject(request, pk: int):
     rollout = selectors.rollout_get(pk=pk)
     form = RejectForm(request.POST)
     if not form.is_valid():
         return render(request, "rollouts/detail.html", _detail_context(request, rollout, reject_form=form))
-    try:
-        services.rollout_reject(rollout=rollout, reviewer=request.user, comment=form.cleaned_data["comment"])
-    except services.RolloutForbidden as error:
-        return _refused(request, error.message, rollout)
-    except services.RolloutError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, REJECTED.format(pk=pk))
-    return _to_detail(request, rollout)
+    comment = form.cleaned_data["comment"]
+    return PAGES.decide(
+        request,
+        rollout,
+        lambda: services.rollout_reject(rollout=rollout, reviewer=request.user, comment=comment),
+        success=REJECTED.format(pk=pk),
+    )
 
 
 @require_POST
 def withdraw(request, pk: int):
     rollout = selectors.rollout_get(pk=pk)
-    try:
-        services.rollout_withdraw(rollout=rollout, actor=request.user)
-    except services.RolloutForbidden as error:
-        return _refused(request, error.message, rollout)
-    except services.RolloutError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, WITHDRAWN.format(pk=pk))
-    return _to_detail(request, rollout)
+    return PAGES.decide(
+        request,
+        rollout,
+        lambda: services.rollout_withdraw(rollout=rollout, actor=request.user),
+        success=WITHDRAWN.format(pk=pk),
+    )
 
 
 @require_POST
 def rebase(request, pk: int, position: int):
     rollout = selectors.rollout_get(pk=pk)
-    try:
-        services.rollout_step_rebase(rollout=rollout, position=position, actor=request.user)
-    except services.RolloutForbidden as error:
-        return _refused(request, error.message, rollout)
-    except services.RolloutError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, REBASED.format(position=position))
-    return _to_detail(request, rollout)
+    return PAGES.decide(
+        request,
+        rollout,
+        lambda: services.rollout_step_rebase(rollout=rollout, position=position, actor=request.user),
+        success=REBASED.format(position=position),
+    )
 
 
 # --- drift -----------------------------------------------------------------------------------------
 @require_GET
 def drift(request, spec_id: str):
     matrix = selectors.flowspec_drift(spec_id=spec_id, reference=request.GET.get("reference"))
-    template = "rollouts/drift.html#matrix" if _fragment(request) else "rollouts/drift.html"
-    return _vary(render(request, template, {"drift": matrix}))
+    template = "rollouts/drift.html#matrix" if is_fragment(request) else "rollouts/drift.html"
+    return vary_on_htmx(render(request, template, {"drift": matrix}))

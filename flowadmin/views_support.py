@@ -1,0 +1,104 @@
+"""What the change-request and rollout pages share: the 403 page that says why, htmx-aware redirects
+and fragments, and the one shape of every decision they post (approve, reject, withdraw, retry, ...).
+
+A decision calls one service. The service's "forbidden" error answers the app's 403 page; any other
+error of the app is shown as a message on the subject's page; success says how it went (a message,
+or a function that tells the outcome) and goes to the page of what the service returned.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+Result = TypeVar("Result")
+
+
+def is_fragment(request: HttpRequest) -> bool:
+    """An htmx request that wants a fragment (a history restore wants the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def redirect_to(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect htmx follows as a whole-page visit; a plain one without htmx."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    """Marks a response that differs for htmx, so caches keep the fragment and the page apart."""
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@dataclass(frozen=True)
+class ActionPages:
+    """How one app answers its decisions: its 403 page, its detail page and its service errors.
+
+    `error` is the app's service error (it carries `.message`, a sentence for people); `forbidden`
+    its subclass for "this person may not", answered with `refused_template` and status 403. The
+    refused page gets `message` and the subject under `subject_name`; `detail_url` is the URL name
+    of a subject's page, reversed with its pk.
+    """
+
+    refused_template: str
+    subject_name: str
+    detail_url: str
+    error: type[Exception]
+    forbidden: type[Exception]
+
+    def refused(self, request: HttpRequest, message: str, subject: Any = None) -> HttpResponse:
+        return render(request, self.refused_template, {"message": message, self.subject_name: subject}, status=403)
+
+    def permission_or_403(self, permission: str, message: str):
+        """Like `permission_required(raise_exception=True)`, but the 403 page says what is missing."""
+
+        def decorator(view):
+            @functools.wraps(view)
+            def wrapper(request, *args, **kwargs):
+                if not request.user.has_perm(permission):
+                    return self.refused(request, message)
+                return view(request, *args, **kwargs)
+
+            return wrapper
+
+        return decorator
+
+    def to_detail(self, request: HttpRequest, subject: Any) -> HttpResponse:
+        return redirect_to(request, reverse(self.detail_url, args=[subject.pk]))
+
+    def decide(
+        self,
+        request: HttpRequest,
+        subject: Any,
+        call: Callable[[], Result],
+        *,
+        success: str | Callable[[Result], str] = "",
+        outcome: Callable[[HttpRequest, Result], None] | None = None,
+    ) -> HttpResponse:
+        """Runs `call` (a service acting on `subject`) and answers as every decision does.
+
+        On success: `success` as a success message (a function of the result when it names it),
+        then `outcome(request, result)` for messages that depend on how it went, then the result's page.
+        """
+        try:
+            result = call()
+        except self.forbidden as error:
+            return self.refused(request, error.message, subject)
+        except self.error as error:
+            messages.error(request, error.message)
+            return self.to_detail(request, subject)
+        text = success(result) if callable(success) else success
+        if text:
+            messages.success(request, text)
+        if outcome is not None:
+            outcome(request, result)
+        return self.to_detail(request, result)
