@@ -31,6 +31,16 @@ def approver_user(db, django_user_model):
 
 
 @pytest.fixture
+def second_approver(db, django_user_model):
+    return make_user(django_user_model, "approver2", APPROVERS_GROUP)
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return django_user_model.objects.create_superuser("root", email="root@example.com", password="pw-root")
+
+
+@pytest.fixture
 def auditor_user(db, django_user_model):
     return make_user(django_user_model, "auditor", AUDITORS_GROUP)
 

@@ -2,11 +2,9 @@
 
 import pytest
 
-from flowadmin.accounts.roles import APPROVERS_GROUP
 from flowadmin.changes import services
 from tests.catalog.factories import make_connection_spec, make_flowspec, make_sandbox
 from tests.changes.fakes import FakeFlowService
-from tests.conftest import make_user
 
 STREAMING_ID = "e77fde5a-22a8-11ed-861d-0242ac120002"
 REST_ID = "6499120c-0b15-42dc-936e-847ea3c24d72"
@@ -68,16 +66,6 @@ def remote(monkeypatch, catalog, streaming_spec, rest_spec):
     fake.add("dev", rest_spec.document)
     monkeypatch.setattr(services, "get_client", lambda: fake)
     return fake
-
-
-@pytest.fixture
-def superuser(db, django_user_model):
-    return django_user_model.objects.create_superuser("root", email="root@example.com", password="pw-root")
-
-
-@pytest.fixture
-def second_approver(db, django_user_model):
-    return make_user(django_user_model, "approver2", APPROVERS_GROUP)
 
 
 @pytest.fixture

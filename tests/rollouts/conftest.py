@@ -3,10 +3,8 @@ remote holding the same documents; the change-request services (which apply the 
 
 import pytest
 
-from flowadmin.accounts.roles import APPROVERS_GROUP
 from flowadmin.changes import services as changes_services
 from tests.catalog.factories import make_connection_spec, make_flowspec, make_sandbox
-from tests.conftest import make_user
 from tests.rollouts.fakes import SandboxFakeFlowService
 
 STREAMING_ID = "e77fde5a-22a8-11ed-861d-0242ac120002"
@@ -45,18 +43,3 @@ def remote(monkeypatch, specs):
         fake.add(name, spec.document)
     monkeypatch.setattr(changes_services, "get_client", lambda: fake)
     return fake
-
-
-@pytest.fixture
-def second_approver(db, django_user_model):
-    return make_user(django_user_model, "approver2", APPROVERS_GROUP)
-
-
-@pytest.fixture
-def third_approver(db, django_user_model):
-    return make_user(django_user_model, "approver3", APPROVERS_GROUP)
-
-
-@pytest.fixture
-def superuser(db, django_user_model):
-    return django_user_model.objects.create_superuser("root", email="root@example.com", password="pw-root")
