@@ -33,20 +33,27 @@ def connection_specs_store(sandbox: Sandbox, remote: list[dict]) -> int:
                 "provider_id": clean_text(document.get("providerId"), 64),
                 "version": clean_text(document.get("version"), 64),
             }
-    cached = {row.spec_id: row for row in ConnectionSpec.objects.filter(sandbox=sandbox)}
-    ConnectionSpec.objects.filter(sandbox=sandbox).exclude(spec_id__in=list(wanted)).delete()
+    columns = ("name", "provider_id", "version")
+    cached = {
+        spec_id: (pk, dict(zip(columns, values, strict=True)))
+        for pk, spec_id, *values in ConnectionSpec.objects.filter(sandbox=sandbox)
+        .order_by()
+        .values_list("pk", "spec_id", *columns)
+    }
+    stale = [pk for spec_id, (pk, _) in cached.items() if spec_id not in wanted]
+    if stale:
+        ConnectionSpec.objects.filter(pk__in=stale).delete()
     changed, created = [], []
     for spec_id, fields in wanted.items():
-        row = cached.get(spec_id)
-        if row is None:
+        found = cached.get(spec_id)
+        if found is None:
             created.append(ConnectionSpec(sandbox=sandbox, spec_id=spec_id, fetched_at=now, **fields))
-        elif any(getattr(row, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(row, name, value)
-            changed.append(row)
+        elif found[1] != fields:
+            changed.append(ConnectionSpec(pk=found[0], sandbox=sandbox, spec_id=spec_id, **fields))
     ConnectionSpec.objects.bulk_create(created, batch_size=500)
-    ConnectionSpec.objects.bulk_update(changed, ["name", "provider_id", "version"], batch_size=500)
-    ConnectionSpec.objects.filter(sandbox=sandbox).update(fetched_at=now)
+    ConnectionSpec.objects.bulk_update(changed, list(columns), batch_size=500)
+    if len(created) < len(wanted):
+        ConnectionSpec.objects.filter(sandbox=sandbox).update(fetched_at=now)
     return len(wanted)
 
 
@@ -64,7 +71,7 @@ def flow_specs_store(
         else:
             logger.warning("sandbox %s: a flow spec without a usable id was ignored", sandbox.name)
     # Locked: an apply storing its document now waits, or has committed and is seen as newer.
-    cached = {row.spec_id: row for row in FlowSpec.objects.select_for_update().filter(sandbox=sandbox)}
+    cached = {row.spec_id: row for row in FlowSpec.objects.select_for_update().filter(sandbox=sandbox).order_by()}
     newer = {spec_id for spec_id, row in cached.items() if listed_at is not None and row.fetched_at > listed_at}
     created: list[FlowSpec] = []
     changed: list[tuple[FlowSpec, dict]] = []  # (row, document it had before)
@@ -99,12 +106,14 @@ def flow_specs_store(
     FlowSpec.objects.bulk_create(created, batch_size=500)
     changed_rows = [row for row, _ in changed]
     FlowSpec.objects.bulk_update(changed_rows + refreshed, [*CACHE_FIELDS, "vanished_at", "fetched_at"], batch_size=500)
-    FlowSpec.objects.filter(pk__in=untouched).update(fetched_at=now)
-    vanished = (
-        FlowSpec.objects.filter(sandbox=sandbox, vanished_at__isnull=True)
-        .exclude(spec_id__in=list(wanted))
-        .exclude(spec_id__in=list(newer))
-    ).update(vanished_at=now)
+    if untouched:
+        FlowSpec.objects.filter(pk__in=untouched).update(fetched_at=now)
+    gone = [
+        row.pk
+        for spec_id, row in cached.items()
+        if row.vanished_at is None and spec_id not in wanted and spec_id not in newer
+    ]
+    vanished = FlowSpec.objects.filter(pk__in=gone).update(vanished_at=now) if gone else 0
 
     rewritten = created + changed_rows
     FlowSpecVersion.objects.bulk_create(
@@ -114,17 +123,20 @@ def flow_specs_store(
         ],
         batch_size=500,
     )
-    FlowSpecSource.objects.filter(flow_spec__in=changed_rows).delete()
+    if changed_rows:
+        FlowSpecSource.objects.filter(flow_spec__in=changed_rows).delete()
     FlowSpecSource.objects.bulk_create([a for row in rewritten for a in attachments(row)], batch_size=1000)
 
     # A change is "remote" unless flowadmin itself recorded that content as one it applied.
-    ours = set(
-        FlowSpecVersion.objects.filter(
-            flow_spec__in=changed_rows,
-            origin=FlowSpecVersion.Origin.FLOWADMIN,
-            content_hash__in=[row.content_hash for row in changed_rows],
-        ).values_list("flow_spec_id", "content_hash")
-    )
+    ours = set()
+    if changed_rows:
+        ours = set(
+            FlowSpecVersion.objects.filter(
+                flow_spec__in=changed_rows,
+                origin=FlowSpecVersion.Origin.FLOWADMIN,
+                content_hash__in=[row.content_hash for row in changed_rows],
+            ).values_list("flow_spec_id", "content_hash")
+        )
     remote_changes = [(row, before) for row, before in changed if (row.pk, row.content_hash) not in ours]
     for row, before in remote_changes:
         audit_record(

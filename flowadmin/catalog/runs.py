@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from flowadmin.catalog.errors import DISCOVERY_FAILED, NOT_LISTED, UNEXPECTED_ERROR
-from flowadmin.catalog.leases import sandbox_claim
+from flowadmin.catalog.leases import sandboxes_claim
 from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
 from flowadmin.catalog.results import SyncResult
 from flowadmin.catalog.sync import STATE_ACTIVE, in_own_connection, sandboxes_sync
@@ -70,7 +70,8 @@ def sync_run_start(
             requested_by=user,
             requested_by_username=user.get_username() if user else "",
         )
-        claimed = [name for name in targets if sandbox_claim(sandbox_name=name, token=run.token, run=run)]
+        held = sandboxes_claim(names=targets, token=run.token, run=run)
+        claimed = [name for name in targets if name in held]
         SyncRunSandbox.objects.bulk_create([SyncRunSandbox(run=run, sandbox_name=name) for name in claimed])
     if not claimed:
         existing = _open_run_holding(targets, other_than=run)

@@ -8,6 +8,8 @@ sync is audited (`sandbox.synced` / `sandbox.sync_failed`) with its HTTP exchang
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,7 @@ from flowadmin.catalog.errors import (
     CatalogError,
 )
 from flowadmin.catalog.fields import SANDBOX_NAME, clean_text
-from flowadmin.catalog.leases import sandbox_claim, sandbox_release
+from flowadmin.catalog.leases import RELEASED, sandbox_claim, sandbox_release, sandboxes_claim
 from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
 from flowadmin.catalog.results import SyncResult
 from flowadmin.flowservice import FlowServiceError, get_client
@@ -35,6 +37,8 @@ logger = logging.getLogger("flowadmin.catalog")
 
 STATE_ACTIVE = "active"
 STATE_GONE = "gone"  # no longer listed by the Sandbox API
+DISCOVERED_FIELDS = ["title", "type", "state", "region", "is_default"]  # what the Sandbox API says of a sandbox
+HEARTBEAT_SECONDS = 1.0  # a run's sign of life is written at most this often (it is stale after a lease)
 
 
 # --- one sandbox -------------------------------------------------------------------------------
@@ -48,61 +52,81 @@ def sandbox_sync(*, sandbox_name: str, actor=None, client=None, lease_token: str
     """
     if not SANDBOX_NAME.match(sandbox_name):
         raise CatalogError(INVALID_SANDBOX_NAME)
-    Sandbox.objects.get_or_create(name=sandbox_name, defaults={"title": sandbox_name})
-    token = lease_token or uuid.uuid4().hex
-    if lease_token is None and not sandbox_claim(sandbox_name=sandbox_name, token=token):
+    if lease_token is not None:  # claimed, so its row exists
+        sandbox = Sandbox.objects.only("pk", "name").get(name=sandbox_name)
+        return _sync_claimed(sandbox=sandbox, actor=actor, client=client or get_client())
+    sandbox, _ = Sandbox.objects.get_or_create(name=sandbox_name, defaults={"title": sandbox_name})
+    token = uuid.uuid4().hex
+    if not sandbox_claim(sandbox_name=sandbox_name, token=token):
         return SyncResult(sandbox=sandbox_name, ok=False, busy=True, error=ALREADY_SYNCING)
+    released = False
     try:
-        return _sync_claimed(sandbox_name=sandbox_name, actor=actor, client=client or get_client())
+        result = _sync_claimed(sandbox=sandbox, actor=actor, client=client or get_client(), release=token)
+        released = True
+        return result
     finally:
-        if lease_token is None:
+        if not released:
             sandbox_release(sandbox_name=sandbox_name, token=token)
 
 
-def _sync_claimed(*, sandbox_name: str, actor, client) -> SyncResult:
+def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None) -> SyncResult:
+    """List the sandbox, then store the listing, record the outcome and audit it in one transaction.
+
+    ``release``: the lease token to give back in that transaction (nothing is given back when it
+    raises).
+    """
     exchanges: list = []
     listed_at = timezone.now()  # cached rows written after this are newer than what the listing may show
     try:
         with client.recording() as exchanges:
-            flow_specs = client.list_flow_specs(sandbox_name)
-            connection_specs = client.list_connection_specs(sandbox_name)
+            flow_specs = client.list_flow_specs(sandbox.name)
+            connection_specs = client.list_connection_specs(sandbox.name)
     except FlowServiceError as error:
-        return _record_failure(sandbox_name=sandbox_name, actor=actor, error=error, exchanges=exchanges)
+        return _record_failure(sandbox=sandbox, actor=actor, error=error, exchanges=exchanges, release=release)
     http = [exchange.as_dict() for exchange in exchanges]
     with transaction.atomic():
-        sandbox = Sandbox.objects.select_for_update().get(name=sandbox_name)
+        # First: the update locks the sandbox's row until the commit.
+        now = timezone.now()
+        _record_outcome(sandbox, release, last_synced_at=now, last_sync_attempt_at=now, last_sync_error="")
         connection_count = connection_specs_store(sandbox, connection_specs)
         result = flow_specs_store(
             sandbox, flow_specs, actor=actor, connection_specs=connection_count, listed_at=listed_at
         )
-        now = timezone.now()
-        Sandbox.objects.filter(pk=sandbox.pk).update(last_synced_at=now, last_sync_attempt_at=now, last_sync_error="")
         audit_record(
             action="sandbox.synced",
             actor=actor,
-            sandbox=sandbox_name,
+            sandbox=sandbox.name,
             http=http,
             detail=f"{len(flow_specs)} flow specs: {result.summary()}.",
         )
     return result
 
 
-def _record_failure(*, sandbox_name: str, actor, error: FlowServiceError, exchanges: list) -> SyncResult:
+def _record_outcome(sandbox: Sandbox, release: str | None, **fields) -> None:
+    """Write ``fields`` on the sandbox's row, giving the lease of ``release`` back in the same update."""
+    row = Sandbox.objects.filter(pk=sandbox.pk)
+    if release is None or not row.filter(sync_lease_token=release).update(**fields, **RELEASED):
+        row.update(**fields)
+
+
+def _record_failure(
+    *, sandbox: Sandbox, actor, error: FlowServiceError, exchanges: list, release: str | None = None
+) -> SyncResult:
     message = str(error)
     http = [exchange.as_dict() for exchange in exchanges]
     if not http and error.exchange is not None:
         http = [error.exchange.as_dict()]
     with transaction.atomic():
-        Sandbox.objects.filter(name=sandbox_name).update(last_sync_attempt_at=timezone.now(), last_sync_error=message)
+        _record_outcome(sandbox, release, last_sync_attempt_at=timezone.now(), last_sync_error=message)
         audit_record(
             action="sandbox.sync_failed",
             actor=actor,
             outcome="failure",
-            sandbox=sandbox_name,
+            sandbox=sandbox.name,
             http=http,
             detail=message,
         )
-    return SyncResult(sandbox=sandbox_name, ok=False, error=message)
+    return SyncResult(sandbox=sandbox.name, ok=False, error=message)
 
 
 def _record_unexpected(*, sandbox_name: str, actor) -> SyncResult:
@@ -134,31 +158,43 @@ def sandboxes_discover(*, client=None) -> list[str]:
     configured = [name.strip().lower() for name in settings.FLOWADMIN_SANDBOXES if name.strip()]
     if configured:
         names = [name for name in dict.fromkeys(configured) if SANDBOX_NAME.match(name)]
-        for name in names:
-            Sandbox.objects.get_or_create(name=name, defaults={"title": name})
+        known = set(Sandbox.objects.filter(name__in=names).values_list("name", flat=True))
+        Sandbox.objects.bulk_create(
+            [Sandbox(name=name, title=name) for name in names if name not in known], ignore_conflicts=True
+        )
         return names
     remote = (client or get_client()).list_sandboxes(active_only=False)
     listed: dict[str, dict] = {}
     for item in remote:
         name = clean_text(item.get("name"), 255).lower()
         if SANDBOX_NAME.match(name):
-            listed[name] = item
+            listed[name] = {
+                "title": clean_text(item.get("title"), 255),
+                "type": clean_text(item.get("type"), 32).lower(),
+                "state": clean_text(item.get("state"), 32).lower(),
+                "region": clean_text(item.get("region"), 32),
+                "is_default": item.get("isDefault") is True,
+            }
         else:
             logger.warning("sandbox name %r refused: %s", name, INVALID_SANDBOX_NAME)
     with transaction.atomic():
-        for name, item in listed.items():
-            Sandbox.objects.update_or_create(
-                name=name,
-                defaults={
-                    "title": clean_text(item.get("title"), 255),
-                    "type": clean_text(item.get("type"), 32).lower(),
-                    "state": clean_text(item.get("state"), 32).lower(),
-                    "region": clean_text(item.get("region"), 32),
-                    "is_default": item.get("isDefault") is True,
-                },
-            )
-        Sandbox.objects.exclude(name__in=list(listed)).update(state=STATE_GONE)
-    return sorted(name for name, item in listed.items() if clean_text(item.get("state"), 32).lower() == STATE_ACTIVE)
+        cached = {row.name: row for row in Sandbox.objects.only("pk", "name", *DISCOVERED_FIELDS)}
+        created, changed = [], []
+        for name, fields in listed.items():
+            row = cached.get(name)
+            if row is None:
+                created.append(Sandbox(name=name, **fields))
+            elif any(getattr(row, field) != value for field, value in fields.items()):
+                for field, value in fields.items():
+                    setattr(row, field, value)
+                changed.append(row)
+        # A row another worker has just created meanwhile is left as it wrote it (from the same listing).
+        Sandbox.objects.bulk_create(created, batch_size=500, ignore_conflicts=True)
+        Sandbox.objects.bulk_update(changed, DISCOVERED_FIELDS, batch_size=500)
+        gone = [row.pk for name, row in cached.items() if name not in listed and row.state != STATE_GONE]
+        if gone:
+            Sandbox.objects.filter(pk__in=gone).update(state=STATE_GONE)
+    return sorted(name for name, fields in listed.items() if fields["state"] == STATE_ACTIVE)
 
 
 def _resolve_names(names: Iterable[str] | None, client) -> tuple[list[str], list[str]]:
@@ -189,43 +225,58 @@ def sandboxes_sync(
     client = client or get_client()
     targets, unknown = _resolve_names(names, client)
     token = run.token if run is not None else uuid.uuid4().hex
+    progress = _Progress(run, on_result)
     results: dict[str, SyncResult] = {}
     for name in unknown:
         results[name] = SyncResult(sandbox=name, ok=False, error=UNKNOWN_SANDBOX)
-        _item_finish(run, results[name], on_result)
-    claimed = []
+        progress.finish(results[name])
+    progress.add(targets)
+    claimed = sandboxes_claim(names=targets, token=token, run=run)
     for name in targets:
-        if run is not None:
-            SyncRunSandbox.objects.get_or_create(run=run, sandbox_name=name)
-        if sandbox_claim(sandbox_name=name, token=token, run=run):
-            claimed.append(name)
-        else:
+        if name not in claimed:
             results[name] = SyncResult(sandbox=name, ok=False, busy=True, error=ALREADY_SYNCING)
-            _item_finish(run, results[name], on_result)
+            progress.finish(results[name])
 
     def one(name: str) -> SyncResult:
+        released = False
         try:
-            _item_start(run, name)
+            progress.start(name)
             try:
-                result = sandbox_sync(sandbox_name=name, actor=actor, client=client, lease_token=token)
+                sandbox = Sandbox(pk=claimed[name], name=name)
+                result = _sync_claimed(sandbox=sandbox, actor=actor, client=client, release=token)
+                released = True
             except Exception:
                 logger.exception("sync of sandbox %s failed", name)
                 result = _record_unexpected(sandbox_name=name, actor=actor)
-            _item_finish(run, result, on_result)
+            progress.finish(result)
             return result
         finally:
-            sandbox_release(sandbox_name=name, token=token)
+            if not released:
+                sandbox_release(sandbox_name=name, token=token)
 
-    workers = max(1, min(settings.FLOWADMIN_SYNC_CONCURRENCY, len(claimed)))
+    pending = [name for name in targets if name in claimed]
+    workers = max(1, min(settings.FLOWADMIN_SYNC_CONCURRENCY, len(pending)))
     if workers == 1 or connection.in_atomic_block:
         # In the caller's thread and database connection (inside a transaction, other connections
         # could not see its rows: threads would only wait for its locks).
-        for name in claimed:
+        for name in pending:
             results[name] = one(name)
     else:
+        queue = iter(pending)
+        lock = threading.Lock()
+
+        def worker() -> None:
+            # One database connection per worker, kept from one sandbox to the next.
+            while True:
+                with lock:
+                    name = next(queue, None)
+                if name is None:
+                    return
+                results[name] = one(name)
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowadmin-sync") as pool:
-            for result in pool.map(in_own_connection(one), claimed):
-                results[result.sandbox] = result
+            for future in [pool.submit(in_own_connection(worker)) for _ in range(workers)]:
+                future.result()
     return [results[name] for name in sorted(results)]
 
 
@@ -241,36 +292,64 @@ def in_own_connection(function: Callable) -> Callable:
     return wrapper
 
 
-def _item_start(run: SyncRun | None, name: str) -> None:
-    if run is None:
-        return
-    now = timezone.now()
-    SyncRunSandbox.objects.filter(run=run, sandbox_name=name).update(state=SyncRunSandbox.State.RUNNING, started_at=now)
-    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
+class _Progress:
+    """A run's per-sandbox rows and its heartbeat (at most one write a second), and ``on_result``."""
 
+    def __init__(self, run: SyncRun | None, on_result: Callable[[SyncResult], None] | None) -> None:
+        self.run, self.on_result = run, on_result
+        self._lock = threading.Lock()
+        self._beaten = 0.0
 
-def _item_finish(run: SyncRun | None, result: SyncResult, on_result) -> None:
-    if run is not None:
-        now = timezone.now()
-        if result.ok:
-            state = SyncRunSandbox.State.SUCCEEDED
-        elif result.busy:
-            state = SyncRunSandbox.State.SKIPPED
-        else:
-            state = SyncRunSandbox.State.FAILED
-        SyncRunSandbox.objects.update_or_create(
-            run=run,
-            sandbox_name=result.sandbox,
-            defaults={
-                "state": state,
-                "error": result.error,
-                "new": result.new,
-                "changed": result.changed,
-                "unchanged": result.unchanged,
-                "vanished": result.vanished,
-                "finished_at": now,
-            },
+    def add(self, names: list[str]) -> None:
+        """A row for each of ``names`` that the run does not list yet."""
+        if self.run is None:
+            return
+        listed = set(SyncRunSandbox.objects.filter(run=self.run).values_list("sandbox_name", flat=True))
+        SyncRunSandbox.objects.bulk_create(
+            [SyncRunSandbox(run=self.run, sandbox_name=name) for name in names if name not in listed],
+            batch_size=500,
+            ignore_conflicts=True,
         )
-        SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
-    if on_result is not None:
-        on_result(result)
+
+    def start(self, name: str) -> None:
+        if self.run is None:
+            return
+        now = timezone.now()
+        SyncRunSandbox.objects.filter(run=self.run, sandbox_name=name).update(
+            state=SyncRunSandbox.State.RUNNING, started_at=now
+        )
+        self._beat(now)
+
+    def finish(self, result: SyncResult) -> None:
+        if self.run is not None:
+            now = timezone.now()
+            if result.ok:
+                state = SyncRunSandbox.State.SUCCEEDED
+            elif result.busy:
+                state = SyncRunSandbox.State.SKIPPED
+            else:
+                state = SyncRunSandbox.State.FAILED
+            SyncRunSandbox.objects.update_or_create(
+                run=self.run,
+                sandbox_name=result.sandbox,
+                defaults={
+                    "state": state,
+                    "error": result.error,
+                    "new": result.new,
+                    "changed": result.changed,
+                    "unchanged": result.unchanged,
+                    "vanished": result.vanished,
+                    "finished_at": now,
+                },
+            )
+            self._beat(now)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _beat(self, now) -> None:
+        moment = time.monotonic()
+        with self._lock:
+            if moment - self._beaten < HEARTBEAT_SECONDS:
+                return
+            self._beaten = moment
+        SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=now)

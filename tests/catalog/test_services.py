@@ -320,6 +320,32 @@ def test_sandboxes_the_api_no_longer_lists_are_marked_gone(fake_client):
     assert Sandbox.objects.get(name="deleted-one").state == "gone"
 
 
+@pytest.mark.django_db
+def test_a_sandbox_listed_again_with_new_details_is_updated_and_no_longer_gone(fake_client):
+    sandboxes_sync()
+    Sandbox.objects.filter(name="dev").update(state="gone")
+    fake_client.add_sandbox("dev", title="Development (EU)", region="NLD2")
+
+    sandboxes_sync()
+
+    dev = Sandbox.objects.get(name="dev")
+    assert (dev.state, dev.title, dev.region) == ("active", "Development (EU)", "NLD2")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_claim_is_given_back_after_a_sync_of_many_sandboxes_failed_ones_included(fake_client, settings):
+    settings.FLOWADMIN_SYNC_CONCURRENCY = 2
+    fake_client.fail("connectionSpecs", "prod")
+
+    sandboxes_sync()
+
+    assert list(Sandbox.objects.order_by("name").values_list("name", "sync_lease_token", "sync_lease_until")) == [
+        ("dev", "", None),
+        ("prod", "", None),
+    ]
+    assert sandbox_claim(sandbox_name="prod", token="next-worker"), "a failed sandbox can be synced again at once"
+
+
 # --- runs ---------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_a_run_records_each_sandbox_with_its_outcome_and_counts(fake_client, staff_user):
