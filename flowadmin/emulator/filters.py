@@ -49,7 +49,7 @@ class PropertyFilter:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict]
+    items: list
     next_offset: int | None
 
 
@@ -79,11 +79,16 @@ def parse_limit(raw: str | None) -> int | None:
     return limit
 
 
+def matches(document: dict, filters: list[PropertyFilter]) -> bool:
+    """True when ``document`` passes every filter."""
+    return all(f.matches(document) for f in filters)
+
+
 def select(documents: list[dict], filters: list[PropertyFilter]) -> list[dict]:
-    return [doc for doc in documents if all(f.matches(doc) for f in filters)]
+    return [doc for doc in documents if matches(doc, filters)]
 
 
-def paginate(items: list[dict], *, offset: int, limit: int | None) -> Page:
+def paginate(items: list, *, offset: int, limit: int | None) -> Page:
     if limit is None:
         return Page(items=items[offset:], next_offset=None)
     end = offset + limit

@@ -30,9 +30,9 @@ def sandbox_list(*, active_only: bool = False) -> list[Sandbox]:
     return list(sandboxes)
 
 
-def flowspec_documents(*, sandbox: Sandbox) -> list[dict]:
-    rows = FlowSpecDocument.objects.filter(sandbox=sandbox).only("document_json").order_by("id")
-    return [row.document for row in rows]
+def flowspec_texts(*, sandbox: Sandbox) -> list[str]:
+    """The sandbox's flow spec documents as stored (JSON text), in the order they were created."""
+    return list(FlowSpecDocument.objects.filter(sandbox=sandbox).order_by("id").values_list("document_json", flat=True))
 
 
 def flowspec_document(*, sandbox: Sandbox, spec_id: str) -> dict | None:
@@ -40,9 +40,11 @@ def flowspec_document(*, sandbox: Sandbox, spec_id: str) -> dict | None:
     return row.document if row else None
 
 
-def connection_spec_documents(*, sandbox: Sandbox) -> list[dict]:
-    rows = ConnectionSpecDocument.objects.filter(sandbox=sandbox).only("document_json").order_by("id")
-    return [row.document for row in rows]
+def connection_spec_texts(*, sandbox: Sandbox) -> list[str]:
+    """The sandbox's connection spec documents as stored (JSON text), in the order they were created."""
+    return list(
+        ConnectionSpecDocument.objects.filter(sandbox=sandbox).order_by("id").values_list("document_json", flat=True)
+    )
 
 
 def connection_spec_document(*, sandbox: Sandbox, spec_id: str) -> dict | None:

@@ -8,6 +8,7 @@ sandbox.
 from __future__ import annotations
 
 import hmac
+import json
 from base64 import b64decode
 from binascii import Error as Base64Error
 from urllib.parse import urlencode
@@ -78,8 +79,11 @@ def _json_body(request: HttpRequest) -> tuple[object | None, HttpResponse | None
         return None, _invalid(request, str(error))
 
 
-def _list_answer(request: HttpRequest, documents: list[dict], *, collection: str) -> HttpResponse:
-    """`{"items": [...]}` filtered by `property`, paged by `limit` + `continuationToken`."""
+def _list_answer(request: HttpRequest, texts: list[str], *, collection: str) -> HttpResponse:
+    """`{"items": [...]}` filtered by `property`, paged by `limit` + `continuationToken`.
+
+    ``texts``: the documents as stored (JSON text); each is sent as it stands, parsed only to filter.
+    """
     token = request.GET.get("continuationToken", "").strip()
     try:
         if token:
@@ -91,16 +95,18 @@ def _list_answer(request: HttpRequest, documents: list[dict], *, collection: str
                 filters.parse_limit(request.GET.get("limit")),
                 request.GET.getlist("property"),
             )
-        page = filters.paginate(
-            filters.select(documents, filters.parse_properties(properties)), offset=offset, limit=limit
-        )
+        wanted = filters.parse_properties(properties)
+        if wanted:
+            texts = [text for text in texts if filters.matches(json.loads(text), wanted)]
+        page = filters.paginate(texts, offset=offset, limit=limit)
     except filters.QueryError as error:
         return _invalid(request, str(error))
-    body: dict = {"items": page.items}
+    body = '{"items": [' + ", ".join(page.items) + "]"
     if page.next_offset is not None:
         next_token = filters.continuation_encode(offset=page.next_offset, limit=limit, properties=properties)
-        body["_links"] = {"next": {"href": f"/{collection}?{urlencode({'continuationToken': next_token})}"}}
-    return JsonResponse(body)
+        links = {"next": {"href": f"/{collection}?{urlencode({'continuationToken': next_token})}"}}
+        body += ', "_links": ' + json.dumps(links)
+    return HttpResponse(body + "}", content_type="application/json")
 
 
 def _invalid_id(request: HttpRequest, spec_id: str, what: str) -> HttpResponse:
@@ -174,7 +180,7 @@ def ims_token(request: HttpRequest) -> HttpResponse:
 def flow_specs(request: HttpRequest) -> HttpResponse:
     call = request.emulator
     if request.method == "GET":
-        return _list_answer(request, selectors.flowspec_documents(sandbox=call.sandbox), collection="flowSpecs")
+        return _list_answer(request, selectors.flowspec_texts(sandbox=call.sandbox), collection="flowSpecs")
     if request.method != "POST":
         return _not_allowed(request, ["GET", "POST"])
     body, error = _json_body(request)
@@ -220,8 +226,8 @@ def flow_spec(request: HttpRequest, spec_id: str) -> HttpResponse:
 def connection_specs(request: HttpRequest) -> HttpResponse:
     if request.method != "GET":
         return _not_allowed(request, ["GET"])
-    documents = selectors.connection_spec_documents(sandbox=request.emulator.sandbox)
-    return _list_answer(request, documents, collection="connectionSpecs")
+    texts = selectors.connection_spec_texts(sandbox=request.emulator.sandbox)
+    return _list_answer(request, texts, collection="connectionSpecs")
 
 
 @csrf_exempt

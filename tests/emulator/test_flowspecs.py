@@ -173,6 +173,19 @@ def test_put_keeps_fields_nobody_documented_and_drops_none(emulator):
     assert list(put_body(after)) == list(body), "field order is kept"
 
 
+def test_the_list_answers_each_document_as_a_put_left_it(emulator):
+    body = put_body(emulator.document("dev", GENERIC_STREAMING_ID))
+    body["x-somethingNew"] = {"nested": [1, 2.5, None, True], "text": "ünïcode"}
+    stored = emulator.put(f"{FLOW_SPECS}/{GENERIC_STREAMING_ID}", json=body).json()
+
+    [listed] = emulator.get(FLOW_SPECS, params={"property": f"id=={GENERIC_STREAMING_ID}"}).json()["items"]
+    unfiltered = emulator.get(FLOW_SPECS).json()["items"]
+
+    assert listed == stored and list(listed) == list(stored)
+    assert [item for item in unfiltered if item["id"] == GENERIC_STREAMING_ID] == [stored]
+    assert listed["x-somethingNew"]["nested"] == [1, 2.5, None, True]
+
+
 def test_put_ignores_read_only_metadata_in_the_body(emulator):
     before = emulator.document("dev", GENERIC_STREAMING_ID)
     body = copy.deepcopy(before)
