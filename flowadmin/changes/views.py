@@ -46,6 +46,11 @@ CHECKED_STATUSES = (
     ChangeRequest.Status.FAILED,
     ChangeRequest.Status.APPLYING,
 )
+# What a large document's change shows only when asked (?show=...): the template fragment of each.
+SHOWN_PARTS = {
+    "document": "changes/_document_change.html#whole-document",
+    "request": "changes/edit.html#put-request",
+}
 
 
 # --- plumbing ------------------------------------------------------------------------------------
@@ -144,8 +149,19 @@ def preview_view(request, sandbox: str, spec_id: str):
     """The live preview: the fragment for htmx, the whole edit page without JavaScript. Saves nothing."""
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
     form = ChangeRequestForm(request.POST, context=selectors.id_context(flow_spec=spec))
-    template = "changes/edit.html#preview" if is_fragment(request) else "changes/edit.html"
-    return vary_on_htmx(render(request, template, _edit_context(spec, form, submitted=False)))
+    shown = _shown(request.POST)
+    context = {**_edit_context(spec, form, submitted=False), "shown": shown}
+    template = "changes/edit.html"
+    if is_fragment(request):
+        # A large document's whole text or curl command, asked for when its panel opens; else the preview.
+        template = SHOWN_PARTS[shown[0]] if shown else "changes/edit.html#preview"
+        context["change"] = context["preview"].change
+    return vary_on_htmx(render(request, template, context))
+
+
+def _shown(params) -> list[str]:
+    """The parts of a large document's change asked for with ?show= (`SHOWN_PARTS`)."""
+    return [part for part in params.getlist("show") if part in SHOWN_PARTS]
 
 
 # --- review --------------------------------------------------------------------------------------
@@ -167,6 +183,7 @@ def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
         added=change_request.added_ids,
         removed=change_request.removed_ids,
         names=names,
+        base_key=change_request.base_hash,
     )
     is_author = change_request.author_id is not None and change_request.author_id == user.pk
     # A step of a rollout is decided on the rollout's page (the services refuse it here).
@@ -205,7 +222,10 @@ def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
 @require_GET
 def detail(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
-    return render(request, "changes/detail.html", _detail_context(request, change_request))
+    context = {**_detail_context(request, change_request), "shown": _shown(request.GET)}
+    if is_fragment(request) and "document" in context["shown"]:
+        return vary_on_htmx(render(request, SHOWN_PARTS["document"], context))
+    return vary_on_htmx(render(request, "changes/detail.html", context))
 
 
 @require_GET

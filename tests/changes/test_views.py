@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from flowadmin.audit.models import AuditEvent
-from flowadmin.changes import views
+from flowadmin.changes import preview, views
 from flowadmin.changes.context_processors import pending_count
 from flowadmin.changes.forms import EMPTY_NEEDS_CONFIRMATION
 from flowadmin.changes.ids import DUPLICATE, NOT_A_UUID, WHY_CHARACTER, WHY_WRAPPED
@@ -292,6 +292,39 @@ def test_the_preview_shows_the_change_the_diff_the_patch_and_the_request(staff_c
     assert body == documents.put_body(cached)
     assert settings.ADOBE_CLIENT_ID not in response.text
     assert settings.ADOBE_CLIENT_SECRET not in response.text
+
+
+def test_a_large_document_sends_its_whole_text_and_curl_only_when_asked(staff_client, remote, monkeypatch):
+    monkeypatch.setattr(preview, "LARGE_DOCUMENT_LINES", 10)
+    data = form(lines_of(CUSTOMER_IO, ACME_EVENTS))
+
+    fragment = html.unescape(staff_client.post(PREVIEW, data, **HTMX).text)
+    document = html.unescape(staff_client.post(PREVIEW, {**data, "show": "document"}, **HTMX).text)
+    request = html.unescape(staff_client.post(PREVIEW, {**data, "show": "request"}, **HTMX).text)
+    plain = staff_client.post(PREVIEW, {**data, "show": "document"})
+    page = html.unescape(plain.text)
+
+    assert f'<span class="line add">    "{ACME_EVENTS}"</span>' in fragment, "the changed lines come at once"
+    assert 'aria-label="The whole document"' not in fragment and 'id="curl-command"' not in fragment
+    assert """hx-vals='{"show": "document"}'""" in fragment and 'hx-trigger="toggle once"' in fragment
+    assert 'aria-label="The whole document"' in document and '<section id="preview"' not in document
+    assert "x-sandbox-name: dev" in request and 'id="curl-command"' in request
+    assert '<details id="whole-document" open>' in page and 'aria-label="The whole document"' in page
+    assert textarea(plain) == data["source_connection_spec_ids"], "without JavaScript the form keeps its text"
+
+
+def test_a_change_request_of_a_large_document_shows_its_whole_text_on_request(
+    approver_client, remote, streaming_spec, staff_user, monkeypatch
+):
+    monkeypatch.setattr(preview, "LARGE_DOCUMENT_LINES", 10)
+    change_request = propose(streaming_spec, staff_user, add=[ACME_EVENTS])
+
+    page = approver_client.get(detail_url(change_request)).text
+    fragment = approver_client.get(detail_url(change_request), {"show": "document"}, **HTMX).text
+
+    assert 'hx-get="?show=document"' in page and 'href="?show=document#whole-document"' in page
+    assert 'aria-label="The whole document"' not in page
+    assert 'aria-label="The whole document"' in fragment and "<html" not in fragment
 
 
 def test_a_preview_saves_nothing_and_calls_nobody(staff_client, remote):
