@@ -2,7 +2,7 @@
 
     {% time_ago sandbox.last_synced_at %}               "5 minutes ago", exact time on hover
     {% time_ago spec.remote_updated_at empty="unknown" %}
-    {% outcome_badge event.outcome %}                   success / failure / unknown as a badge
+    {% status_badge cr.status %}                        a status or an outcome as a coloured badge
     {{ event.detail|clip:140 }}                         at most 140 characters, "…" when cut
 
 Tags, not included templates: an include renders a template of its own each time, which on a
@@ -16,7 +16,13 @@ from django.utils.timesince import timesince
 
 register = template.Library()
 
-OUTCOME_BADGES = {"success": "badge-ok", "failure": "badge-bad"}
+# Change request, rollout and audit outcome words: green when done, red when failed, amber while
+# something is under way or not known; anything else (withdrawn, draft, ...) is muted.
+BADGE_CLASSES = {
+    **dict.fromkeys(("applied", "completed", "success"), "badge-ok"),
+    **dict.fromkeys(("failed", "failure", "rejected", "stopped"), "badge-bad"),
+    **dict.fromkeys(("pending", "stale", "applying", "unknown"), "badge-warn"),
+}
 
 
 @register.simple_tag
@@ -37,9 +43,9 @@ def time_ago(value, empty: str = "never") -> str:
 
 
 @register.simple_tag
-def outcome_badge(outcome: str) -> str:
-    """An audit event's outcome as a badge: green success, red failure, amber anything else."""
-    return format_html('<span class="badge {}">{}</span>', OUTCOME_BADGES.get(outcome, "badge-warn"), outcome)
+def status_badge(status: str) -> str:
+    """A change request's or a rollout's status, or an audit event's outcome, as a coloured badge."""
+    return format_html('<span class="badge {}">{}</span>', BADGE_CLASSES.get(status, "badge-muted"), status)
 
 
 @register.filter(is_safe=True)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from django.template import engines
 from django.utils import timezone
 
@@ -33,10 +34,29 @@ def test_no_time_reads_never_or_what_the_page_says():
     assert render("{% time_ago when empty=text %}", when=None, text="<b>") == '<span class="muted">&lt;b&gt;</span>'
 
 
-def test_outcomes_read_as_coloured_badges_and_anything_else_is_escaped():
-    assert render("{% outcome_badge 'success' %}") == '<span class="badge badge-ok">success</span>'
-    assert render("{% outcome_badge 'failure' %}") == '<span class="badge badge-bad">failure</span>'
-    assert render("{% outcome_badge o %}", o="<b>") == '<span class="badge badge-warn">&lt;b&gt;</span>'
+@pytest.mark.parametrize(
+    "status, colour",
+    [
+        ("success", "ok"),
+        ("applied", "ok"),
+        ("completed", "ok"),
+        ("failure", "bad"),
+        ("failed", "bad"),
+        ("rejected", "bad"),
+        ("stopped", "bad"),
+        ("unknown", "warn"),
+        ("pending", "warn"),
+        ("stale", "warn"),
+        ("applying", "warn"),
+        ("withdrawn", "muted"),
+    ],
+)
+def test_statuses_and_outcomes_read_as_coloured_badges(status, colour):
+    assert render("{% status_badge s %}", s=status) == f'<span class="badge badge-{colour}">{status}</span>'
+
+
+def test_a_badge_escapes_what_it_shows():
+    assert render("{% status_badge s %}", s="<b>") == '<span class="badge badge-muted">&lt;b&gt;</span>'
 
 
 def test_clip_cuts_long_text_with_an_ellipsis_and_still_escapes():
