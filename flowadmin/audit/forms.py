@@ -7,6 +7,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from flowadmin import widgets
 from flowadmin.audit.models import AuditAction, AuditOutcome
 from flowadmin.audit.selectors import MAX_SEQ, AuditFilters
 
@@ -63,7 +64,7 @@ class MomentField(forms.Field):
 
 
 def _text(label: str, *, max_length: int = 255, placeholder: str = "", input_type: str = "text") -> forms.CharField:
-    widget = forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off", "spellcheck": "false"})
+    widget = widgets.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off", "spellcheck": "false"})
     widget.input_type = input_type
     return forms.CharField(label=label, required=False, max_length=max_length, strip=True, widget=widget)
 
@@ -77,16 +78,18 @@ class AuditFilterForm(forms.Form):
         label="Action",
         required=False,
         choices=[("", "any action"), *AuditAction.choices],
+        widget=widgets.Select,
         error_messages={"invalid_choice": UNKNOWN_ACTION},
     )
     outcome = forms.ChoiceField(
         label="Outcome",
         required=False,
         choices=[("", "any outcome"), *AuditOutcome.choices],
+        widget=widgets.Select,
         error_messages={"invalid_choice": UNKNOWN_OUTCOME},
     )
-    since = MomentField(label="Since", end=False, widget=forms.TextInput(attrs={"placeholder": "2025-01-31"}))
-    until = MomentField(label="Until", end=True, widget=forms.TextInput(attrs={"placeholder": "2025-12-31T18:00"}))
+    since = MomentField(label="Since", end=False, widget=widgets.TextInput(attrs={"placeholder": "2025-01-31"}))
+    until = MomentField(label="Until", end=True, widget=widgets.TextInput(attrs={"placeholder": "2025-12-31T18:00"}))
     change_request_id = forms.IntegerField(
         required=False,
         min_value=1,
