@@ -6,33 +6,22 @@ opens its own. A row stored after a listing was taken is never overwritten by th
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from flowadmin.audit.services import audit_record
 from flowadmin.catalog.errors import DOCUMENT_WITHOUT_ID, CatalogError
-from flowadmin.catalog.fields import CACHE_FIELDS, attachments, clean_text, document_fields, document_spec_id
+from flowadmin.catalog.fields import CACHE_FIELDS, attachments, document_fields, document_spec_id
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
 from flowadmin.catalog.results import SyncResult
 
-logger = logging.getLogger("flowadmin.catalog")
 
-
-def connection_specs_store(sandbox: Sandbox, remote: list[dict]) -> int:
-    """Make the cached connection specs of ``sandbox`` those of the listing; returns how many there are."""
+def connection_specs_store(sandbox: Sandbox, wanted: dict[str, dict[str, str]]) -> int:
+    """Make the cached connection specs of ``sandbox`` those listed (`connection_spec_columns`); returns how many."""
     now = timezone.now()
-    wanted: dict[str, dict] = {}
-    for document in remote:
-        spec_id = document_spec_id(document)
-        if spec_id:
-            wanted[spec_id] = {
-                "name": clean_text(document.get("name"), 255),
-                "provider_id": clean_text(document.get("providerId"), 64),
-                "version": clean_text(document.get("version"), 64),
-            }
     columns = ("name", "provider_id", "version")
     cached = {
         spec_id: (pk, dict(zip(columns, values, strict=True)))
@@ -58,18 +47,16 @@ def connection_specs_store(sandbox: Sandbox, remote: list[dict]) -> int:
 
 
 def flow_specs_store(
-    sandbox: Sandbox, remote: list[dict], *, actor, connection_specs: int, listed_at: datetime | None = None
+    sandbox: Sandbox,
+    wanted: dict[str, tuple[dict, dict[str, Any]]],
+    *,
+    actor,
+    connection_specs: int,
+    listed_at: datetime | None = None,
 ) -> SyncResult:
-    """Upsert the listing into the cache. A row stored after ``listed_at`` (flowadmin applied a change
-    while the listing was under way) is newer than the listing: it is left as it is."""
+    """Upsert a listing (`flow_spec_columns`) into the cache. A row stored after ``listed_at`` (flowadmin
+    applied a change while the listing was under way) is newer than the listing: it is left as it is."""
     now = timezone.now()
-    wanted: dict[str, dict] = {}
-    for document in remote:
-        spec_id = document_spec_id(document)
-        if spec_id:
-            wanted[spec_id] = document
-        else:
-            logger.warning("sandbox %s: a flow spec without a usable id was ignored", sandbox.name)
     # Locked: an apply storing its document now waits, or has committed and is seen as newer.
     cached = {row.spec_id: row for row in FlowSpec.objects.select_for_update().filter(sandbox=sandbox).order_by()}
     newer = {spec_id for spec_id, row in cached.items() if listed_at is not None and row.fetched_at > listed_at}
@@ -78,8 +65,7 @@ def flow_specs_store(
     refreshed: list[FlowSpec] = []  # same content, other metadata (updatedAt, ...)
     untouched: list[int] = []
     reappeared = unchanged = 0
-    for spec_id, document in wanted.items():
-        fields = document_fields(document)
+    for spec_id, (document, fields) in wanted.items():
         row = cached.get(spec_id)
         if row is None:
             created.append(FlowSpec(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,8 @@ from django.utils.dateparse import parse_datetime
 
 from flowadmin.catalog.models import FlowSpec, FlowSpecSource
 from flowadmin.flowservice import documents
+
+logger = logging.getLogger("flowadmin.catalog")
 
 # Adobe's sandbox names are lower-case letters, digits and dashes; anything else is refused, so a
 # hostile name can neither break a URL nor a file path.
@@ -100,3 +103,29 @@ def document_spec_id(document: dict) -> str:
     """The document's id, or "" when it has none usable in a URL (such documents are not cached)."""
     spec_id = document.get("id")
     return spec_id.strip() if isinstance(spec_id, str) and SPEC_ID.match(spec_id.strip()) else ""
+
+
+def flow_spec_columns(remote: list[dict], *, sandbox_name: str) -> dict[str, tuple[dict, dict[str, Any]]]:
+    """A flow spec listing by id: each document with its cache columns (documents without a usable id left out)."""
+    wanted: dict[str, tuple[dict, dict[str, Any]]] = {}
+    for document in remote:
+        spec_id = document_spec_id(document)
+        if spec_id:
+            wanted[spec_id] = (document, document_fields(document))
+        else:
+            logger.warning("sandbox %s: a flow spec without a usable id was ignored", sandbox_name)
+    return wanted
+
+
+def connection_spec_columns(remote: list[dict]) -> dict[str, dict[str, str]]:
+    """A connection spec listing by id: the cache columns of each (documents without a usable id left out)."""
+    wanted: dict[str, dict[str, str]] = {}
+    for document in remote:
+        spec_id = document_spec_id(document)
+        if spec_id:
+            wanted[spec_id] = {
+                "name": clean_text(document.get("name"), 255),
+                "provider_id": clean_text(document.get("providerId"), 64),
+                "version": clean_text(document.get("version"), 64),
+            }
+    return wanted

@@ -27,7 +27,7 @@ from flowadmin.catalog.errors import (
     UNKNOWN_SANDBOX,
     CatalogError,
 )
-from flowadmin.catalog.fields import SANDBOX_NAME, clean_text
+from flowadmin.catalog.fields import SANDBOX_NAME, clean_text, connection_spec_columns, flow_spec_columns
 from flowadmin.catalog.leases import RELEASED, sandbox_claim, sandbox_release, sandboxes_claim
 from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
 from flowadmin.catalog.results import SyncResult
@@ -84,13 +84,16 @@ def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None
     except FlowServiceError as error:
         return _record_failure(sandbox=sandbox, actor=actor, error=error, exchanges=exchanges, release=release)
     http = [exchange.as_dict() for exchange in exchanges]
+    # Read into cache columns before the transaction, which then holds its locks only to write.
+    flow_columns = flow_spec_columns(flow_specs, sandbox_name=sandbox.name)
+    connection_columns = connection_spec_columns(connection_specs)
     with transaction.atomic():
         # First: the update locks the sandbox's row until the commit.
         now = timezone.now()
         _record_outcome(sandbox, release, last_synced_at=now, last_sync_attempt_at=now, last_sync_error="")
-        connection_count = connection_specs_store(sandbox, connection_specs)
+        connection_count = connection_specs_store(sandbox, connection_columns)
         result = flow_specs_store(
-            sandbox, flow_specs, actor=actor, connection_specs=connection_count, listed_at=listed_at
+            sandbox, flow_columns, actor=actor, connection_specs=connection_count, listed_at=listed_at
         )
         audit_record(
             action="sandbox.synced",
