@@ -20,7 +20,8 @@ from flowadmin.emulator.tokens import TokenClaims, token_decode
 
 
 def sandbox_get(*, name: str) -> Sandbox | None:
-    return Sandbox.objects.filter(name=name.lower()).first()
+    # Names are unique: no ordering needed (every emulated call asks this).
+    return next(iter(Sandbox.objects.filter(name=name.lower()).order_by()[:1]), None)
 
 
 def sandbox_list(*, active_only: bool = False) -> list[Sandbox]:
