@@ -64,7 +64,8 @@ PAGES = ActionPages(
 
 
 # --- propose -------------------------------------------------------------------------------------
-def _edit_context(spec, form: ChangeRequestForm, *, submitted: bool, open_request=None) -> dict:
+def _edit_context(spec, form: ChangeRequestForm, *, submitted: bool, open_request=None, page: bool = True) -> dict:
+    """What the edit page shows; ``page`` False: only what its live preview fragment needs."""
     sandbox = spec.sandbox.name
     proposal = preview.proposal_preview(
         base=spec.document,
@@ -76,15 +77,13 @@ def _edit_context(spec, form: ChangeRequestForm, *, submitted: bool, open_reques
         org_id=settings.ADOBE_ORG_ID,
         base_key=spec.content_hash,
     )
-    return {
-        "sandbox": spec.sandbox,
-        "spec": spec,
-        "form": form,
-        "submitted": submitted,
-        "preview": proposal,
-        "picker": selectors.connection_specs_unused(sandbox=sandbox),
-        "open_request": open_request or selectors.change_request_open_for(sandbox=sandbox, spec_id=spec.spec_id),
-    }
+    context = {"sandbox": spec.sandbox, "spec": spec, "form": form, "submitted": submitted, "preview": proposal}
+    if page:
+        context["picker"] = selectors.connection_specs_unused(sandbox=sandbox)
+        context["open_request"] = open_request or selectors.change_request_open_for(
+            sandbox=sandbox, spec_id=spec.spec_id
+        )
+    return context
 
 
 def _initial(request, spec) -> dict:
@@ -150,9 +149,10 @@ def preview_view(request, sandbox: str, spec_id: str):
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
     form = ChangeRequestForm(request.POST, context=selectors.id_context(flow_spec=spec))
     shown = _shown(request.POST)
-    context = {**_edit_context(spec, form, submitted=False), "shown": shown}
+    fragment = is_fragment(request)
+    context = {**_edit_context(spec, form, submitted=False, page=not fragment), "shown": shown}
     template = "changes/edit.html"
-    if is_fragment(request):
+    if fragment:
         # A large document's whole text or curl command, asked for when its panel opens; else the preview.
         template = SHOWN_PARTS[shown[0]] if shown else "changes/edit.html#preview"
         context["change"] = context["preview"].change
