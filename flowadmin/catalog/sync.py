@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -38,6 +39,7 @@ logger = logging.getLogger("flowadmin.catalog")
 STATE_ACTIVE = "active"
 STATE_GONE = "gone"  # no longer listed by the Sandbox API
 DISCOVERED_FIELDS = ["title", "type", "state", "region", "is_default"]  # what the Sandbox API says of a sandbox
+_SQLITE_WRITER = threading.Lock()  # see _writing
 HEARTBEAT_SECONDS = 1.0  # a run's sign of life is written at most this often (it is stale after a lease)
 
 
@@ -87,7 +89,7 @@ def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None
     # Read into cache columns before the transaction, which then holds its locks only to write.
     flow_columns = flow_spec_columns(flow_specs, sandbox_name=sandbox.name)
     connection_columns = connection_spec_columns(connection_specs)
-    with transaction.atomic():
+    with _writing(), transaction.atomic():
         # First: the update locks the sandbox's row until the commit.
         now = timezone.now()
         _record_outcome(sandbox, release, last_synced_at=now, last_sync_attempt_at=now, last_sync_error="")
@@ -105,6 +107,19 @@ def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None
     return result
 
 
+def _writing() -> AbstractContextManager:
+    """Where a sync's write transaction waits its turn: on SQLite, behind the other syncs of this process.
+
+    SQLite lets one transaction write at a time, and a connection that finds the database locked
+    sleeps in SQLite's busy handler, up to 100 ms between tries; the syncs of one process queue on a
+    lock instead, which hands over at once. (In a transaction already, this thread holds SQLite's
+    lock: nothing to wait for.) Other databases write in parallel.
+    """
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        return _SQLITE_WRITER
+    return nullcontext()
+
+
 def _record_outcome(sandbox: Sandbox, release: str | None, **fields) -> None:
     """Write ``fields`` on the sandbox's row, giving the lease of ``release`` back in the same update."""
     row = Sandbox.objects.filter(pk=sandbox.pk)
@@ -119,7 +134,7 @@ def _record_failure(
     http = [exchange.as_dict() for exchange in exchanges]
     if not http and error.exchange is not None:
         http = [error.exchange.as_dict()]
-    with transaction.atomic():
+    with _writing(), transaction.atomic():
         _record_outcome(sandbox, release, last_sync_attempt_at=timezone.now(), last_sync_error=message)
         audit_record(
             action="sandbox.sync_failed",
