@@ -275,8 +275,10 @@ class _TrimmedMatcher(difflib.SequenceMatcher):
         self.fullbcount = None
 
     def get_opcodes(self):
+        # A copy each time: get_grouped_opcodes trims the first and last codes of the list it gets,
+        # which would cut the context of every later grouping of the same matcher.
         if self.opcodes is not None:
-            return self.opcodes
+            return list(self.opcodes)
         a, b = self.a, self.b
         head, limit = 0, min(len(a), len(b))
         while head < limit and a[head] == b[head]:
@@ -295,7 +297,7 @@ class _TrimmedMatcher(difflib.SequenceMatcher):
             elif code[1] != code[2] or code[3] != code[4]:
                 codes.append(code)
         self.opcodes = codes
-        return codes
+        return list(codes)
 
 
 def _range(start: int, end: int) -> str:

@@ -308,6 +308,8 @@ def test_a_large_document_sends_its_whole_text_and_curl_only_when_asked(staff_cl
     assert 'aria-label="The whole document"' not in fragment and 'id="curl-command"' not in fragment
     assert """hx-vals='{"show": "document"}'""" in fragment and 'hx-trigger="toggle once"' in fragment
     assert 'aria-label="The whole document"' in document and '<section id="preview"' not in document
+    far_from_the_change = f'<span class="line ctx">  "id": "{STREAMING_ID}",</span>'
+    assert far_from_the_change in document and far_from_the_change not in fragment, "the whole document, not a hunk"
     assert "x-sandbox-name: dev" in request and 'id="curl-command"' in request
     assert '<details id="whole-document" open>' in page and 'aria-label="The whole document"' in page
     assert textarea(plain) == data["source_connection_spec_ids"], "without JavaScript the form keeps its text"

@@ -237,7 +237,9 @@ def test_a_document_printed_reusing_another_prints_as_pretty_json(old, changes):
 def test_line_diff_of_an_id_change_rebuilds_both_sides(document, new_ids):
     old = put_body(document)
     new = put_body(with_source_ids(document, new_ids))
-    diff = documents.LineDiff(old, new, old_text=documents.pretty_text(old)).hunks(10**6)
+    line_diff = documents.LineDiff(old, new, old_text=documents.pretty_text(old))
+    assert line_diff.hunks(1) == documents.line_diff(old, new, context=1)  # asked first: must not cut the next
+    diff = line_diff.hunks(10**6)
     if diff:
         assert [line.text for line in diff if line.kind in ("ctx", "del")] == pretty_json(old).split("\n")
         assert [line.text for line in diff if line.kind in ("ctx", "add")] == pretty_json(new).split("\n")
