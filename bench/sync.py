@@ -61,6 +61,7 @@ def main() -> None:
 
     def timed(profile: str = "", **kwargs) -> dict:
         RequestLogEntry.objects.all().delete()
+        load_before = os.getloadavg()[0]
         server_cpu = server_cpu_seconds(args.server_pid)
         started, cpu = time.perf_counter(), time.process_time()
         if profile:
@@ -77,6 +78,7 @@ def main() -> None:
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         server_cpu = server_cpu_seconds(args.server_pid) - server_cpu
         requests = RequestLogEntry.objects.count()
+        cores = os.cpu_count() or 1
         return {
             "seconds": round(seconds, 3),
             "sandboxes": len(results),
@@ -84,6 +86,12 @@ def main() -> None:
             "requests": requests,
             "cpu_seconds": round(cpu, 3),  # of this process
             "server_cpu_seconds": round(server_cpu, 3),  # of gunicorn's workers: the emulator's side
+            "cpu_ms_per_sandbox": round(cpu * 1000 / max(1, len(results)), 2),
+            "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, requests), 2),
+            # The least wall time the CPU of both sides allows on this machine's cores (database server not counted).
+            "cpu_bound_seconds": round((cpu + server_cpu) / cores, 3),
+            "load_average_before": round(load_before, 2),  # 1-minute: other work on the machine at the start
+            "load_average_after": round(os.getloadavg()[0], 2),
         }
 
     cold = timed()
