@@ -22,6 +22,7 @@ from flowadmin.changes.services import (
     NOT_AUTHOR,
     OPEN_REQUEST_EXISTS,
     change_request_reject,
+    change_request_withdraw,
 )
 from flowadmin.flowservice import documents
 from tests.changes.conftest import ACME_EVENTS, ACME_LOYALTY, BRAZE, CUSTOMER_IO, DATA_LAKE, SEGMENT, STREAMING_ID
@@ -255,6 +256,22 @@ def test_a_second_proposal_is_refused_with_a_link_to_the_open_one(
     assert OPEN_REQUEST_EXISTS.format(pk=first.pk) in html.unescape(response.text)
     assert f'href="{detail_url(first)}"' in response.text
     assert ChangeRequest.objects.count() == 1
+
+
+def test_the_queue_pages_newest_first_and_keeps_its_filter(
+    approver_client, remote, streaming_spec, staff_user, monkeypatch
+):
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    first = propose(streaming_spec, staff_user, add=[ACME_EVENTS])
+    change_request_withdraw(change_request=first, actor=staff_user)
+    second = propose(streaming_spec, staff_user, add=[ACME_EVENTS])
+
+    page = approver_client.get(reverse("changes:queue"), {"show": "all"}).text
+    older = approver_client.get(reverse("changes:queue"), {"show": "all", "page": "2"}).text
+
+    assert "Page 1 of 2" in page and 'href="?show=all&amp;page=2" rel="next">Older \u203a</a>' in page
+    assert f"#{second.pk}<" in page and f"#{first.pk}<" in older
+    assert 'rel="prev">\u2039 Newer</a>' in older
 
 
 # --- the live preview --------------------------------------------------------------------------
