@@ -1,4 +1,4 @@
-"""Project-level views: the home page and the health check."""
+"""Project-level views: the home page, error pages and the health check."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -18,6 +18,13 @@ def bad_request(request, exception=None):
     """400 (a body over the upload limit, too many fields, a malformed request): the page says what to do."""
     limit_kb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024 if settings.DATA_UPLOAD_MAX_MEMORY_SIZE else 0
     return render(request, "400.html", {"limit_kb": limit_kb}, status=400)
+
+
+@login_not_required
+def csrf_failure(request, reason: str = ""):
+    """403 when a form's security token is missing or stale (settings ``CSRF_FAILURE_VIEW``): most
+    often a page left open across a log-out or a server restart. Says how to get on; keeps nothing."""
+    return render(request, "403_csrf.html", status=403)
 
 
 @login_not_required

@@ -120,6 +120,12 @@ def test_the_page_shows_what_matched(auditor_client, history):
     assert "Add the Acme source" not in content
 
 
+def test_an_event_of_a_change_request_links_to_it(auditor_client, history):
+    content = auditor_client.get(INDEX, {"change_request_id": "8"}).content.decode()
+
+    assert '<a href="/changes/8/">#8</a>' in content
+
+
 def test_the_page_says_when_nothing_matches(auditor_client, history):
     assert "No audit events match these filters." in auditor_client.get(INDEX, {"actor": "mallory"}).content.decode()
 

@@ -140,7 +140,8 @@ def test_posts_without_a_valid_csrf_token_are_refused(world, staff_user, approve
     ]
 
     assert [response.status_code for response in attempts] == [403] * len(attempts)
-    assert all("CSRF verification failed" in response.text for response in attempts)
+    assert all("This form has expired" in response.text for response in attempts), "a page that says what to do"
+    assert all("Nothing was saved" in response.text for response in attempts)
     assert snapshot(world) == before
 
 
