@@ -15,8 +15,17 @@ def home(request):
 
 
 def bad_request(request, exception=None):
-    """400 (a body over the upload limit, too many fields, a malformed request): the page says what to do."""
+    """400 (a body over the upload limit, too many fields, a malformed request): the page says what to do.
+
+    An htmx request (a live preview) gets the message alone, put inside the element that asked
+    (``HX-Reswap: innerHTML``: the element keeps its triggers, so the next keystroke tries again);
+    base.html lets htmx swap 400 answers.
+    """
     limit_kb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024 if settings.DATA_UPLOAD_MAX_MEMORY_SIZE else 0
+    if getattr(request, "htmx", False):
+        response = render(request, "400.html#message", {"limit_kb": limit_kb}, status=400)
+        response["HX-Reswap"] = "innerHTML"
+        return response
     return render(request, "400.html", {"limit_kb": limit_kb}, status=400)
 
 

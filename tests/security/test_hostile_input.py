@@ -108,6 +108,20 @@ def test_a_body_over_the_upload_limit_gets_a_clear_400_page_and_nothing_is_saved
     nothing_saved(spec)
 
 
+def test_an_oversize_live_preview_gets_the_message_inside_the_preview(browser, spec, settings):
+    token = csrf(browser, EDIT)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50_000
+    ids = "\n".join([BRAZE, ACME_EVENTS] * 2_000)
+    response = browser.post(
+        PREVIEW, {"source_connection_spec_ids": ids, "csrfmiddlewaretoken": token}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 400
+    assert response["HX-Reswap"] == "innerHTML", "the preview keeps its triggers: the next keystroke tries again"
+    assert response.text.startswith('<p class="lead message message-error" role="alert">')
+    assert "larger than 48 kB" in response.text and "<html" not in response.text
+    nothing_saved(spec)
+
+
 def test_too_many_fields_get_the_same_400_page(browser, spec):
     token = csrf(browser, EDIT)
     data = {f"field{number}": "x" for number in range(1_500)}
