@@ -7,8 +7,8 @@ typical spec with one id added), audit search 25 % (a random filter). Nothing is
 preview saves nothing. Prints one JSON object per level.
 
 An error is an answer other than 200 or no answer. One case is sent again, as browsers do, and
-counted apart: the server closed an idle kept-alive connection just as the request went out on it
-("RemoteDisconnected" before any answer).
+counted apart: the server closed a kept-alive connection just as the request went out on it, so no
+byte of an answer came back ("Connection aborted": RemoteDisconnected or a reset).
 """
 
 from __future__ import annotations
@@ -122,8 +122,10 @@ def level(base: str, manifest: dict, concurrency: int, duration: float) -> dict:
                     failure = None if answer.status_code == 200 else f"HTTP {answer.status_code}"
                 except requests.ConnectionError as error:
                     failure = f"{type(error).__name__}: {str(error)[:160]}"
-                    # A kept-alive connection the server closed as it was reused: like a browser, send again once.
-                    if attempt == 1 and "RemoteDisconnected" in str(error):
+                    # A kept-alive connection the server closed as it was reused, before any answer:
+                    # like a browser, send again once.
+                    closed = "RemoteDisconnected" in str(error) or "ConnectionResetError" in str(error)
+                    if attempt == 1 and "Connection aborted" in str(error) and closed:
                         retried = True
                         continue
                 except requests.RequestException as error:

@@ -63,3 +63,8 @@ def test_clip_cuts_long_text_with_an_ellipsis_and_still_escapes():
     assert render("{{ text|clip:5 }}", text="abcdef") == "abcd…"
     assert render("{{ text|clip:6 }}", text="abcdef") == "abcdef"
     assert render("{{ text|clip:10 }}", text="<script>") == "&lt;script&gt;"
+
+
+@pytest.mark.parametrize("name, pk", [("changes:detail", 8), ("audit:event", 123456), ("rollouts:detail", 1)])
+def test_pk_url_gives_what_the_url_tag_gives(name, pk):
+    assert render(f"{{% pk_url '{name}' pk %}}", pk=pk) == render(f"{{% url '{name}' pk %}}", pk=pk)
