@@ -20,6 +20,8 @@ class TextInput(forms.TextInput):
 
 
 class Select(forms.Select):
+    """Flat choices only (no option groups): what the filter forms use."""
+
     def render(self, name, value, attrs=None, renderer=None):
         final = self.build_attrs(self.attrs, {"name": name, **(attrs or {})})
         selected = {str(item) for item in self.format_value(value)}

@@ -7,12 +7,17 @@ user is deleted: `actor_id` becomes NULL, the copied `actor_username` stays, and
 not cover `actor_id` the chain stays valid.
 """
 
+import re
+
 from django.conf import settings
 from django.db import models
 
 UPDATE_REFUSED = "Audit events are append-only: they cannot be changed."
 DELETE_REFUSED = "Audit events are append-only: they cannot be deleted."
 GENESIS_HASH = "0" * 64
+# The ids `AuditSearchTerm` keeps (search text is lower-cased): flow spec, connection spec and
+# correlation ids are all UUIDs.
+SEARCH_TERM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class AuditImmutableError(Exception):

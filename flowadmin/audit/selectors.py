@@ -7,8 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from flowadmin.audit.models import AuditEvent
-from flowadmin.audit.services import SEARCH_TERM
+from flowadmin.audit.models import SEARCH_TERM, AuditEvent
 from flowadmin.flowservice.documents import DiffLine, line_diff, pretty_json
 
 PAGE_SIZE = 50

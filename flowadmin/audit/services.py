@@ -2,7 +2,6 @@
 
 import copy
 import json
-import re
 from typing import Any
 
 import jsonpatch
@@ -12,7 +11,14 @@ from django.utils import timezone
 
 from flowadmin.audit.chain import event_hash
 from flowadmin.audit.correlation import correlation_id_accepted, correlation_id_current, correlation_id_new
-from flowadmin.audit.models import GENESIS_HASH, AuditAction, AuditEvent, AuditOutcome, AuditSearchTerm
+from flowadmin.audit.models import (
+    GENESIS_HASH,
+    SEARCH_TERM,
+    AuditAction,
+    AuditEvent,
+    AuditOutcome,
+    AuditSearchTerm,
+)
 from flowadmin.audit.redaction import BEARER, REDACTED, http_scrubbed
 from flowadmin.flowservice.documents import json_patch
 
@@ -25,9 +31,6 @@ BAD_PATCH = "The patch of an audit event must be a list of RFC 6902 operations."
 CHAIN_LOCK_KEY = 0x617564697463  # "auditc"
 SEARCH_VALUE_MAX = 200
 SEARCH_TEXT_MAX = 20_000
-# The ids the exact-value index keeps (search text is lower-cased): flow spec, connection spec and
-# correlation ids are all UUIDs.
-SEARCH_TERM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BACKFILL_CHUNK = 5000
 
 
