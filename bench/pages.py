@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -31,6 +32,10 @@ class Page:
     target: float = 3.0  # p50 at most this many times the floor
     samples: int | None = None  # None: the run's default
     note: str = ""
+
+
+REFUSED_IDS = 130_000  # 39 bytes a line once form-encoded: just under the 5 MiB body limit
+LINEAR_PAGES = ("preview at the maximum number of ids", "preview at half the maximum")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -120,6 +125,15 @@ def page_list(manifest: dict) -> list[Page]:
         ids = [*documents.source_ids(document), manifest["connection_query"]]
         return {"source_connection_spec_ids": "\n".join(ids), "reason": "Onboard a new source."}
 
+    max_ids = settings.FLOWADMIN_MAX_IDS
+
+    def many_ids_data(spec_id: str, count: int) -> dict:
+        """The spec's ids, then made-up ones (unknown to the sandbox: a problem each) up to ``count`` lines."""
+        document = FlowSpec.objects.get(sandbox__name=sandbox, spec_id=spec_id).document
+        ids = documents.source_ids(document)[:count]
+        ids += [f"00000000-0000-4000-8000-{number:012d}" for number in range(count - len(ids))]
+        return {"source_connection_spec_ids": "\n".join(ids), "reason": "Onboard many sources."}
+
     def audit_url(path: str, **params) -> str:
         return f"{path}?{urlencode(params)}" if params else path
 
@@ -151,6 +165,36 @@ def page_list(manifest: dict) -> list[Page]:
             preview_data(big),
             htmx=True,
             target=10.0,
+        ),
+        Page(
+            LINEAR_PAGES[0],
+            "staff",
+            reverse("changes:preview", args=[sandbox, typical]),
+            "POST",
+            many_ids_data(typical, max_ids),
+            htmx=True,
+            target=0.0,
+            note=f"{max_ids:,} ids (FLOWADMIN_MAX_IDS), every line judged and shown; compared with half of it",
+        ),
+        Page(
+            LINEAR_PAGES[1],
+            "staff",
+            reverse("changes:preview", args=[sandbox, typical]),
+            "POST",
+            many_ids_data(typical, max_ids // 2),
+            htmx=True,
+            target=0.0,
+            note=f"{max_ids // 2:,} ids",
+        ),
+        Page(
+            "preview refusing 5 MB of ids",
+            "staff",
+            reverse("changes:preview", args=[sandbox, typical]),
+            "POST",
+            many_ids_data(typical, REFUSED_IDS),
+            htmx=True,
+            target=3.0,
+            note=f"{REFUSED_IDS:,} lines, about 5 MB as posted: refused before any line is judged",
         ),
         Page("change queue", "approver", reverse("changes:queue")),
         Page("review page", "approver", reverse("changes:detail", args=[manifest["pending_change"]])),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from bench.pages import LINEAR_PAGES
+
 AUDIT_PAGES = "audit"
 EXPORT_FLAT = 1.15  # the large export's peak memory at most this many times the small one's
 SYNC_IDEAL = 1.5
 SYNC_SPEEDUP = 6.0
+LINEAR = 2.2  # preview time at the maximum number of ids over the time at half of it
 
 
 def evaluate(results: dict) -> list[dict]:
@@ -35,6 +38,18 @@ def evaluate(results: dict) -> list[dict]:
                     "note": "",
                 }
             )
+    by_name = {page["name"]: page for page in results.get("pages", [])}
+    whole, half = (by_name.get(name) for name in LINEAR_PAGES)
+    if whole and half:
+        ratio = round(whole["p50_ms"] / half["p50_ms"], 2)
+        targets.append(
+            {
+                "target": f"preview time linear in the ids: at the maximum within {LINEAR:g}x half of it",
+                "value": f"{whole['p50_ms']} vs {half['p50_ms']} ms (x{ratio})",
+                "met": ratio <= LINEAR,
+                "note": "",
+            }
+        )
     memory = results.get("memory", {})
     if "export_small" in memory:
         small, large = memory["export_small"], memory["export_large"]

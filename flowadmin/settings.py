@@ -47,6 +47,9 @@ FLOWADMIN_SYNC_CONCURRENCY = env.int("FLOWADMIN_SYNC_CONCURRENCY", default=8)
 FLOWADMIN_SYNC_LEASE_SECONDS = env.int("FLOWADMIN_SYNC_LEASE_SECONDS", default=600)
 # A change request left "applying" longer than this is settled by reconcile_changes (younger ones may still be running).
 FLOWADMIN_APPLY_GRACE_SECONDS = env.int("FLOWADMIN_APPLY_GRACE_SECONDS", default=60)
+# The most connection spec ids one proposal may list (real flow specs carry tens to a few hundred):
+# a longer list is refused at once, before any line is judged.
+FLOWADMIN_MAX_IDS = max(1, env.int("FLOWADMIN_MAX_IDS", default=2000))
 # Distinct approvers (never the author) a rollout needs before it applies a production sandbox.
 FLOWADMIN_ROLLOUT_PROD_APPROVALS = max(1, env.int("FLOWADMIN_ROLLOUT_PROD_APPROVALS", default=2))
 
@@ -76,6 +79,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which would read the whole body: a live preview far over the id maximum.
+    "flowadmin.changes.limits.PreviewBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "flowadmin.audit.middleware.CorrelationIdMiddleware",

@@ -8,6 +8,9 @@ on every message. Rules:
 * anything else is "not a UUID", with its line number: braces, quotes, commas, NUL bytes, unicode
   look-alikes of hex digits (U+FF10 FULLWIDTH DIGIT ZERO, U+0430 CYRILLIC SMALL LETTER A...) — flowadmin never guesses;
 * a repeated id is reported on its later line, naming the first;
+* a list of more than ``FLOWADMIN_MAX_IDS`` non-blank lines is refused as a whole, before any line is
+  judged (`TOO_MANY`), and a message reads at most `LINE_MAX` characters of a line: whatever is
+  pasted, the work is linear in the text and bounded by the setting;
 * an id the change *adds* must be a connection spec of the sandbox (as last synced) and must not be
   listed already by another flow spec of the sandbox. Ids the document already lists are kept even
   when they break those two rules (the change is not about them): they only get a note.
@@ -25,10 +28,21 @@ from dataclasses import dataclass, field
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SHOWN_MAX = 60
+LINE_MAX = 200  # a longer line is not a UUID, however it is wrapped: only its start is read
 
 NOT_A_UUID = "Line {line}: “{text}” is not a UUID{why}."
 WHY_WRAPPED = " (write the 36 characters alone, without braces, quotes or commas)"
 WHY_CHARACTER = " (it contains {char}, which is not an ASCII hex digit or a dash)"
+TOO_MANY = (
+    "The list has {count:,} lines: a proposal can hold at most {limit:,} connection spec ids. "
+    "Shorten the list; no line was checked."
+)
+TOO_LARGE = (
+    "The text sent is {size}: a proposal can hold at most {limit:,} connection spec ids (about {most}). "
+    "Shorten the list; no line was checked."
+)
+BYTES_PER_LINE = 120  # an id line as a form posts it, with room for padding: bounds a live preview's body
+WHY_LONG = " (the line is {length:,} characters long)"
 DUPLICATE = "Line {line}: {id} is already on line {first}."
 UNKNOWN = "Line {line}: {id} is not a connection spec of sandbox “{sandbox}” (as last synced)."
 ATTACHED = "Line {line}: {id} is already used by flow spec “{name}” ({spec_id}) of this sandbox."
@@ -55,6 +69,7 @@ class IdContext:
     current: tuple[str, ...] = ()  # the ids the document lists now, as it lists them
     names: Mapping[str, str] = field(default_factory=dict)  # connection spec id (lower) -> name
     attached: Mapping[str, AttachedTo] = field(default_factory=dict)  # id (lower) -> other flow spec
+    check_known: bool = True  # False: an id missing from ``names`` is no problem (a list judged for its form only)
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,9 @@ class IdList:
 
 def split_lines(text: str) -> list[str]:
     """The lines of a textarea's value (browsers send CRLF; a lone CR counts as a break too)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
 def normalise(text: str) -> str:
@@ -107,7 +124,7 @@ def normalise(text: str) -> str:
 def shown(text: str) -> str:
     """A line as a message quotes it: control and invisible characters made visible, long text cut."""
     out = []
-    for char in text.strip():
+    for char in text.strip()[: SHOWN_MAX + 1]:
         if char.isprintable() and unicodedata.category(char) not in ("Cf", "Zl", "Zp"):
             out.append(char)
         else:
@@ -118,6 +135,8 @@ def shown(text: str) -> str:
 
 def _why_not(text: str) -> str:
     stripped = text.strip()
+    if len(stripped) > LINE_MAX:
+        return WHY_LONG.format(length=len(stripped))
     for char in stripped:
         if char not in _HEXLIKE and (not char.isascii() or not char.isprintable()):
             name = unicodedata.name(char, "")
@@ -132,25 +151,46 @@ def _why_not(text: str) -> str:
 def ids_apply(current: Iterable[str], *, added: Iterable[str], removed: Iterable[str]) -> list[str]:
     """The list after the change: current ids (normalised) in order minus ``removed``, then ``added``."""
     gone = {spec_id.strip().lower() for spec_id in removed}
-    result: list[str] = []
+    result: dict[str, None] = {}  # ordered, with constant-time membership
     for spec_id in current:
         key = spec_id.strip().lower()
-        if key not in gone and key not in result:
-            result.append(key)
+        if key not in gone:
+            result.setdefault(key)
     for spec_id in added:
-        key = spec_id.strip().lower()
-        if key not in result:
-            result.append(key)
-    return result
+        result.setdefault(spec_id.strip().lower())
+    return list(result)
 
 
-def ids_check(text: str, *, context: IdContext) -> IdList:
-    """Parse and check the textarea's ``text`` against ``context``; see the module docstring."""
+def max_ids() -> int:
+    """How many ids a proposal may hold (``FLOWADMIN_MAX_IDS``)."""
+    from django.conf import settings
+
+    return settings.FLOWADMIN_MAX_IDS
+
+
+def _too_many(lines: list[str], limit: int) -> int:
+    """The number of non-blank lines when it is over ``limit``, else 0 (counted without judging a line)."""
+    if len(lines) <= limit:
+        return 0
+    count = sum(map(bool, map(str.strip, lines)))
+    return count if count > limit else 0
+
+
+def ids_check(text: str, *, context: IdContext, limit: int | None = None) -> IdList:
+    """Parse and check the textarea's ``text`` against ``context``; see the module docstring.
+
+    ``limit``: the most ids a list may hold (`max_ids` when None)."""
     current = [spec_id.strip().lower() for spec_id in context.current if isinstance(spec_id, str)]
     current_set = set(current)
     first_line: dict[str, int] = {}
     lines: list[IdLine] = []
-    for number, raw in enumerate(split_lines(text), start=1):
+    raw_lines = split_lines(text)
+    limit = max_ids() if limit is None else limit
+    count = _too_many(raw_lines, limit)
+    if count:
+        problem = TOO_MANY.format(count=count, limit=limit)
+        return IdList(lines=(IdLine(number=1, text="", problems=(problem,)),), ids=(), added=(), removed=())
+    for number, raw in enumerate(raw_lines, start=1):
         if not raw.strip():
             continue
         spec_id = normalise(raw)
@@ -166,7 +206,7 @@ def ids_check(text: str, *, context: IdContext) -> IdList:
         problems: list[str] = []
         notes: list[str] = []
         kept = spec_id in current_set
-        if spec_id not in context.names:
+        if context.check_known and spec_id not in context.names:
             template = NOTE_UNKNOWN if kept else UNKNOWN
             (notes if kept else problems).append(template.format(line=number, id=spec_id, sandbox=context.sandbox))
         other = context.attached.get(spec_id)

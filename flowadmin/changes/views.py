@@ -18,6 +18,7 @@ from flowadmin.catalog import selectors as catalog_selectors
 from flowadmin.changes import preview, selectors, services
 from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, RejectForm
 from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
+from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents
 from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
@@ -142,6 +143,7 @@ def edit(request, sandbox: str, spec_id: str):
     return render(request, "changes/edit.html", _edit_context(spec, form, submitted=True))
 
 
+@live_preview(heading="Preview", heading_id="preview-heading")
 @require_POST
 @PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def preview_view(request, sandbox: str, spec_id: str):

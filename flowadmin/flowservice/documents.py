@@ -89,6 +89,13 @@ def json_patch(old: Any, new: Any) -> list[dict]:
         # Top-level values that are the same object or the same JSON need no operation: leaving them
         # out spares jsonpatch a walk through all of a large document to change one list.
         old, new = _differing(old, new)
+    if isinstance(old, dict) and isinstance(new, dict) and old.keys() == new.keys() and len(old) == 1:
+        # Only one value differs (an id list, as a rule): a list of distinct strings gets its patch in
+        # linear time; jsonpatch's list diff grows faster than the list.
+        [key] = old
+        operations = _unique_list_patch(old[key], new[key], _pointer("", key))
+        if operations is not None:
+            return operations
     operations = jsonpatch.make_patch(old, new).patch
     # jsonpatch compares with ``==`` (so 1 == 1.0 == True) and its move detection has had bugs:
     # keep its patch only when applying it really gives ``new``.
@@ -98,6 +105,30 @@ def json_patch(old: Any, new: Any) -> list[dict]:
         result = _NOT_EQUAL
     if result is _NOT_EQUAL or not _same(result, new):
         operations = _plain_patch(old, new, "")
+    return operations
+
+
+def _unique_list_patch(old: Any, new: Any, path: str) -> list[dict] | None:
+    """Removes (highest index first), then appends, that turn ``old`` into ``new``; None unless both are
+    lists of distinct strings and ``new`` keeps the remaining items of ``old`` in their order, first."""
+    if not (isinstance(old, list) and isinstance(new, list)):
+        return None
+    if not all(isinstance(item, str) for item in old) or not all(isinstance(item, str) for item in new):
+        return None
+    old_set, new_set = set(old), set(new)
+    if len(old_set) != len(old) or len(new_set) != len(new):
+        return None
+    kept = [item for item in old if item in new_set]
+    if new[: len(kept)] != kept:
+        return None
+    operations: list[dict] = [
+        {"op": "remove", "path": _pointer(path, index)}
+        for index in range(len(old) - 1, -1, -1)
+        if old[index] not in new_set
+    ]
+    operations += [
+        {"op": "add", "path": _pointer(path, index), "value": new[index]} for index in range(len(kept), len(new))
+    ]
     return operations
 
 

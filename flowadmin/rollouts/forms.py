@@ -72,8 +72,18 @@ class RolloutForm(forms.Form):
         return list(self.parsed("add_ids").ids)
 
     @property
+    def id_problems(self) -> list[tuple[str, list[str]]]:
+        """(field label, its lines' problems) for each id list that has some: what the live plan shows."""
+        return [
+            (self.fields[name].label, self.parsed(name).problems)
+            for name in ("add_ids", "remove_ids")
+            if self.parsed(name).problems
+        ]
+
+    @property
     def removed(self) -> list[str]:
-        return [spec_id for spec_id in self.parsed("remove_ids").ids if spec_id not in set(self.added)]
+        added = set(self.parsed("add_ids").ids)
+        return [spec_id for spec_id in self.parsed("remove_ids").ids if spec_id not in added]
 
     def _value(self, name: str):
         field = self.fields[name]

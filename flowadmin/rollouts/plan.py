@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
-from flowadmin.changes.ids import IdContext, IdList, ids_apply, ids_check, normalise, split_lines
+from flowadmin.changes.ids import IdContext, IdList, ids_apply, ids_check, max_ids
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents
 
 UNKNOWN_HERE = "{id} is not a connection spec of sandbox “{sandbox}” (as last synced)."
 ATTACHED_HERE = "{id} is already used by flow spec “{name}” ({spec_id}) of sandbox “{sandbox}”."
 NOTHING_HERE = "Sandbox “{sandbox}” already has this change: leave it out."
+TOO_MANY_HERE = (
+    "The flow spec of sandbox “{sandbox}” would list {count:,} ids: a proposal can hold at most {limit:,}."
+)
 EMPTY_HERE = "The flow spec of sandbox “{sandbox}” would be left with no source connection spec id."
 OPEN_HERE = (
     "Change request #{pk} ({status}) is open for this flow spec in sandbox “{sandbox}”: it must be decided first."
@@ -30,8 +33,7 @@ OPEN_HERE = (
 
 def ids_parse(text: str) -> IdList:
     """The ids of a textarea (one a line), with the per-line messages of malformed and repeated lines only."""
-    typed = {normalise(line) for line in split_lines(text or "")} - {""}
-    return ids_check(text or "", context=IdContext(sandbox="", names={spec_id: "" for spec_id in typed}))
+    return ids_check(text or "", context=IdContext(sandbox="", check_known=False))
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ def step_plan(*, spec: FlowSpec, position: int, added: Sequence[str], removed: S
         problems.append(NOTHING_HERE.format(sandbox=sandbox))
     elif not ids:
         problems.append(EMPTY_HERE.format(sandbox=sandbox))
+    elif len(ids) > max_ids():
+        problems.append(TOO_MANY_HERE.format(sandbox=sandbox, count=len(ids), limit=max_ids()))
     open_request = changes_selectors.change_request_open_for(sandbox=sandbox, spec_id=spec.spec_id)
     if open_request is not None:
         problems.append(OPEN_HERE.format(pk=open_request.pk, status=open_request.status, sandbox=sandbox))

@@ -21,6 +21,7 @@ from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
 from flowadmin.changes import services as changes_services
+from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents
 from flowadmin.rollouts import plan, selectors, services
@@ -107,6 +108,7 @@ def new(request):
     return PAGES.to_detail(request, rollout)
 
 
+@live_preview(heading="What will happen, sandbox by sandbox", heading_id="plan-heading", lists=2)
 @require_POST
 @PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def preview_view(request):

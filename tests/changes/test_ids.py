@@ -8,6 +8,7 @@ from flowadmin.changes.ids import (
     NOT_A_UUID,
     NOTE_ATTACHED,
     NOTE_UNKNOWN,
+    TOO_MANY,
     UNKNOWN,
     WHY_CHARACTER,
     WHY_WRAPPED,
@@ -31,8 +32,8 @@ CONTEXT = IdContext(
 )
 
 
-def check(text, context=CONTEXT):
-    return ids_check(text, context=context)
+def check(text, context=CONTEXT, **kwargs):
+    return ids_check(text, context=context, **kwargs)
 
 
 def test_whitespace_and_case_are_normalised():
@@ -142,19 +143,57 @@ def test_an_empty_text_removes_everything():
     assert result.removed == (KEPT,)
 
 
-def test_five_thousand_lines_each_get_their_own_message():
-    lines = [f"line-{number}" for number in range(1, 5001)]
+def test_a_list_at_the_limit_gets_a_message_per_line(settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    lines = [f"line-{number}" for number in range(1, 2001)]
     result = check("\n".join(lines))
-    assert len(result.problems) == 5000
+    assert len(result.problems) == 2000
     assert result.problems[0] == NOT_A_UUID.format(line=1, text="line-1", why="")
-    assert result.problems[-1] == NOT_A_UUID.format(line=5000, text="line-5000", why="")
+    assert result.problems[-1] == NOT_A_UUID.format(line=2000, text="line-2000", why="")
 
 
-def test_five_thousand_distinct_unknown_ids_are_reported_per_line():
-    ids = [f"00000000-0000-4000-8000-{number:012d}" for number in range(5000)]
+def test_distinct_unknown_ids_up_to_the_limit_are_reported_per_line(settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    ids = [f"00000000-0000-4000-8000-{number:012d}" for number in range(2000)]
     result = check("\n".join(ids))
-    assert len(result.problems) == 5000
-    assert result.problems[4999] == UNKNOWN.format(line=5000, id=ids[4999], sandbox="dev")
+    assert len(result.problems) == 2000
+    assert result.problems[1999] == UNKNOWN.format(line=2000, id=ids[1999], sandbox="dev")
+
+
+def test_one_line_over_the_limit_refuses_the_list_as_a_whole_and_judges_no_line(settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    ids = [f"00000000-0000-4000-8000-{number:012d}" for number in range(2001)]
+    result = check("\n".join(ids))
+    assert result.problems == [TOO_MANY.format(count=2001, limit=2000)]
+    assert "2,001 lines" in result.problems[0] and "at most 2,000" in result.problems[0]
+    assert result.ids == () and result.added == () and result.removed == ()
+    assert not result.ok
+
+
+def test_blank_lines_do_not_count_towards_the_limit():
+    ids = [f"00000000-0000-4000-8000-{number:012d}" for number in range(3)]
+    result = check("\n\n  \n".join(ids) + "\n" * 50, context=IdContext(sandbox="dev", check_known=False), limit=3)
+    assert result.ok
+    assert result.ids == tuple(ids)
+
+
+def test_the_limit_comes_from_the_setting(settings):
+    settings.FLOWADMIN_MAX_IDS = 2
+    assert check(f"{KEPT}\n{NEW}").ok
+    assert check(f"{KEPT}\n{NEW}\n{STRANGER}").problems == [TOO_MANY.format(count=3, limit=2)]
+
+
+def test_one_line_of_five_megabytes_is_one_short_message():
+    [problem] = check("a" * 5_000_000).problems
+    assert problem.startswith("Line 1: “aaaa")
+    assert "5,000,000 characters long" in problem
+    assert len(problem) < 160
+
+
+def test_a_form_only_check_accepts_ids_it_has_no_name_for():
+    result = check(f"{STRANGER}\n{NEW}", context=IdContext(sandbox="", check_known=False))
+    assert result.ok
+    assert result.added == (STRANGER, NEW)
 
 
 def test_a_long_line_is_cut_in_the_message():
@@ -176,6 +215,13 @@ def test_a_long_line_is_cut_in_the_message():
 )
 def test_normalise(text, expected):
     assert normalise(text) == expected
+
+
+def test_ids_apply_keeps_the_order_and_each_id_once_in_a_long_list():
+    current = [f"00000000-0000-4000-8000-{number:012d}" for number in range(50_000)]
+    added = [f"11111111-0000-4000-8000-{number:012d}" for number in range(50_000)]
+    result = ids_apply(current + current[:10], added=added + current[1:5], removed=current[:1])
+    assert result == current[1:] + added
 
 
 def test_ids_apply_drops_removed_and_appends_added_once():

@@ -176,6 +176,31 @@ def test_json_patch_of_a_source_id_change_only_touches_that_field(document, new_
     assert all(op["path"].startswith("/sourceConnectionSpecIds") for op in patch)
 
 
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.uuids().map(str), unique=True, max_size=30), st.data())
+def test_json_patch_of_a_kept_removed_and_appended_id_list_applies_exactly(current, data):
+    removed = set(data.draw(st.lists(st.sampled_from(current), unique=True))) if current else set()
+    added = data.draw(st.lists(st.uuids().map(str), unique=True, max_size=10))
+    added = [spec_id for spec_id in added if spec_id not in current]
+    old = {"sourceConnectionSpecIds": current, "name": "x"}
+    new = with_source_ids(old, [spec_id for spec_id in current if spec_id not in removed] + added)
+    patch = json_patch(old, new)
+    assert canonical_json(jsonpatch.apply_patch(old, patch)) == canonical_json(new)
+    assert len(patch) == len(removed) + len(added)
+
+
+def test_json_patch_of_a_long_id_list_has_one_operation_per_id_changed():
+    current = [f"00000000-0000-4000-8000-{number:012d}" for number in range(20_000)]
+    added = [f"11111111-0000-4000-8000-{number:012d}" for number in range(20_000)]
+    old = {"sourceConnectionSpecIds": current}
+    new = with_source_ids(old, current[1:] + added)
+    patch = json_patch(old, new)
+    assert patch[0] == {"op": "remove", "path": "/sourceConnectionSpecIds/0"}
+    assert patch[1] == {"op": "add", "path": "/sourceConnectionSpecIds/19999", "value": added[0]}
+    assert len(patch) == 20_001
+    assert jsonpatch.apply_patch(old, patch) == new
+
+
 def test_line_diff_of_equal_documents_is_empty():
     assert line_diff(streaming_spec(), streaming_spec()) == []
 

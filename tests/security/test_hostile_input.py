@@ -5,14 +5,15 @@ Through HTTP with the Django test client, CSRF enforced like a browser would hav
 
 from __future__ import annotations
 
+import html
 import re
-import uuid
 
 import pytest
 from django.test import Client
 
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec
+from flowadmin.changes.ids import TOO_MANY
 from flowadmin.changes.models import ChangeRequest
 from tests.catalog.factories import make_connection_spec, make_flowspec, make_sandbox
 from tests.reliability.helpers import ACME_EVENTS, STREAMING_ID
@@ -132,20 +133,80 @@ def test_too_many_fields_get_the_same_400_page(browser, spec):
 
 
 # --- long lists and look-alikes -----------------------------------------------------------------
-def test_ten_thousand_unknown_ids_are_each_reported_and_nothing_is_saved(browser, spec):
-    ids = "\n".join(str(uuid.uuid4()) for _ in range(10_000))
-    response = propose(browser, ids)
+def _many_ids(count: int) -> str:
+    return "\n".join(f"00000000-0000-4000-8000-{number:012d}" for number in range(count))
+
+
+def test_a_list_over_the_maximum_is_refused_at_once_and_the_form_keeps_the_text(browser, spec, settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    ids = _many_ids(100_000)  # 3.7 MB, under the body limit
+    response = propose(browser, ids, reason="Bulk import")
     assert response.status_code == 200
-    assert response.text.count("is not a connection spec of sandbox") >= 10_000
-    assert "Line 10000:" in response.text
+    assert TOO_MANY.format(count=100_000, limit=2000) in response.text
+    assert response.text.count("is not a connection spec") == 0, "no line is judged"
+    textarea = re.search(r"<textarea[^>]*source_connection_spec_ids[^>]*>(.*?)</textarea>", response.text, re.S)
+    assert textarea.group(1).strip() == ids, "what was typed comes back"
+    assert "Bulk import" in response.text
     nothing_saved(spec)
 
 
-def test_ten_thousand_junk_lines_in_the_live_preview_are_reported_per_line(browser, spec):
-    data = {"source_connection_spec_ids": "x\n" * 10_000, "reason": "", "csrfmiddlewaretoken": csrf(browser, EDIT)}
+def test_a_live_preview_far_over_the_maximum_is_refused_before_its_body_is_read(browser, spec, settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    data = {"source_connection_spec_ids": _many_ids(100_000), "reason": "", "csrfmiddlewaretoken": csrf(browser, EDIT)}
     response = browser.post(PREVIEW, data, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert "Line 10000: “x” is not a UUID" in response.text
+    assert response["HX-Reswap"] == "innerHTML", "the preview keeps its triggers: the next keystroke tries again"
+    text = html.unescape(response.text)
+    assert "The text sent is 3.5\xa0MB: a proposal can hold at most 2,000 connection spec ids" in text
+    assert '<h2 id="preview-heading">Preview</h2>' in text
+    assert len(response.content) < 1_000, "the answer does not grow with the text"
+    nothing_saved(spec)
+
+
+def test_a_live_preview_just_over_the_maximum_counts_its_lines(browser, spec, settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    data = {"source_connection_spec_ids": _many_ids(2001), "reason": "", "csrfmiddlewaretoken": csrf(browser, EDIT)}
+    response = browser.post(PREVIEW, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert TOO_MANY.format(count=2001, limit=2000) in html.unescape(response.text)
+    assert "Line 1:" not in response.text
+    nothing_saved(spec)
+
+
+def test_a_signed_out_live_preview_is_not_answered_with_the_refusal(client, spec, settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    response = client.post(PREVIEW, {"source_connection_spec_ids": _many_ids(100_000)}, HTTP_HX_REQUEST="true")
+    assert "connection spec ids" not in response.text
+    assert response.status_code in (302, 403)
+
+
+def test_a_list_at_the_maximum_is_reported_per_line(browser, spec, settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    data = {"source_connection_spec_ids": "x\n" * 2000, "reason": "", "csrfmiddlewaretoken": csrf(browser, EDIT)}
+    response = browser.post(PREVIEW, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Line 2000: “x” is not a UUID" in response.text
+    nothing_saved(spec)
+
+
+def test_a_rollout_preview_over_the_maximum_shows_why_in_the_plan(browser, spec, settings):
+    settings.FLOWADMIN_MAX_IDS = 2000
+    token = csrf(browser, f"/rollouts/new/?spec_id={STREAMING_ID}")
+    data = {
+        "spec_id": STREAMING_ID,
+        "add_ids": _many_ids(40_000),
+        "reason": "",
+        "include_dev": "on",
+        "csrfmiddlewaretoken": token,
+    }
+    response = browser.post("/rollouts/new/preview/", data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "a proposal can hold at most 2,000 connection spec ids" in html.unescape(response.text)
+    assert '<h2 id="plan-heading">' in response.text
+    assert len(response.content) < 1_000
+    data["add_ids"] = _many_ids(2001)
+    response = browser.post("/rollouts/new/preview/", data, HTTP_HX_REQUEST="true")
+    assert TOO_MANY.format(count=2001, limit=2000) in html.unescape(response.text)
     nothing_saved(spec)
 
 
