@@ -19,7 +19,6 @@ import functools
 import hmac
 import logging
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,7 +157,7 @@ def _checks(request: HttpRequest, call: Call, kind: Kind) -> HttpResponse | None
 def _apply_fault(rule: FaultRule, request: HttpRequest, call: Call) -> HttpResponse | None:
     """The answer a fault rule imposes, or None to carry on (delay, apply_then_drop)."""
     if rule.action == FaultRule.Action.DELAY:
-        time.sleep(rule.delay_ms / 1000)
+        services.delays.wait(rule.delay_ms / 1000)
         return None
     if rule.action == FaultRule.Action.APPLY_THEN_DROP:
         return None  # handled normally; the wrapper drops the connection afterwards

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -177,8 +178,32 @@ def fault_rule_add(*, rule: Any) -> FaultRule:
     )
 
 
+class _Delays:
+    """The delays in progress in this process: clearing the fault rules ends them at once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+
+    def wait(self, seconds: float) -> None:
+        with self._lock:
+            released = self._released
+        released.wait(seconds)
+
+    def release(self) -> None:
+        with self._lock:
+            released, self._released = self._released, threading.Event()
+        released.set()
+
+
+delays = _Delays()
+
+
 def fault_rules_clear() -> int:
-    return FaultRule.objects.all().delete()[0]
+    """Delete every fault rule; delays being served now (in this process) end at once."""
+    deleted = FaultRule.objects.all().delete()[0]
+    delays.release()
+    return deleted
 
 
 def _fault_applies(rule: FaultRule, *, method: str, path: str, sandbox: str) -> bool:

@@ -83,16 +83,25 @@ def snapshot(emulator) -> dict:
     }
 
 
-def close_connections(emulator) -> None:
-    """Close the HTTP connections to the live server and wait until its request threads have ended.
+def request_threads() -> set[int]:
+    """The live server's request threads alive now (their idents)."""
+    return {thread.ident for thread in threading.enumerate() if "process_request_thread" in thread.name}
+
+
+def close_connections(emulator, before: set[int] | None = None) -> None:
+    """Close the HTTP connections to the live server and wait until the request threads the test
+    started have ended (``before``: those alive when it began, from `request_threads`; not waited for).
 
     Each of those threads holds a database connection until its client goes away; one still open
-    when the run ends keeps PostgreSQL from dropping the test database.
+    when the run ends keeps PostgreSQL from dropping the test database. A thread another test left
+    behind is not this test's to wait for. Clearing the fault rules ends the delays still running.
     """
+    emulator.clear_faults()
     close_clients()
     emulator.session.close()
+    ignore = before or set()
     deadline = time.monotonic() + THREADS_GONE_SECONDS
     while time.monotonic() < deadline:
-        if not any("process_request_thread" in thread.name for thread in threading.enumerate()):
+        if not (request_threads() - ignore):
             return
         time.sleep(0.05)

@@ -30,6 +30,7 @@ from tests.reliability.helpers import (
     audit_verify,
     close_connections,
     quick_retries,
+    request_threads,
     spec_path,
     story,
     wait_until,
@@ -44,12 +45,13 @@ HOLD_MS = 3000  # how long the emulator holds a call while the race is staged
 
 @pytest.fixture
 def remote(emulator, settings):
+    before = request_threads()
     quick_retries(settings)
     assert sandbox_sync(sandbox_name="dev").ok
     get_client().auth.token()
     emulator.clear_log()
     yield emulator
-    close_connections(emulator)
+    close_connections(emulator, before)
 
 
 def cached(spec_id: str) -> FlowSpec:

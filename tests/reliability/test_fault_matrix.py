@@ -34,6 +34,7 @@ from tests.reliability.helpers import (
     STREAMING_ID,
     close_connections,
     quick_retries,
+    request_threads,
     spec_path,
     story,
     wait_for_sync_runs,
@@ -80,13 +81,14 @@ IDS = [fault.label for fault in FAULTS]
 @pytest.fixture
 def remote(emulator, settings):
     """The emulator with sandbox dev cached by a real sync; retries quick; the log empty."""
+    before = request_threads()
     quick_retries(settings)
     settings.FLOWADMIN_APPLY_GRACE_SECONDS = 0
     assert sandbox_sync(sandbox_name="dev").ok
     get_client().auth.token()  # fetched now, outside the faults
     emulator.clear_log()
     yield emulator
-    close_connections(emulator)
+    close_connections(emulator, before)
 
 
 def inject(emulator, settings, fault: Fault, *, method: str, path: str, times: int | None = None) -> None:

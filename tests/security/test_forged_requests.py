@@ -21,18 +21,26 @@ from flowadmin.changes import services, views
 from flowadmin.changes.models import ChangeRequest
 from tests.changes.factories import propose
 from tests.conftest import make_user
-from tests.reliability.helpers import ACME_EVENTS, STREAMING_ID, close_connections, quick_retries, snapshot
+from tests.reliability.helpers import (
+    ACME_EVENTS,
+    STREAMING_ID,
+    close_connections,
+    quick_retries,
+    request_threads,
+    snapshot,
+)
 
 
 @pytest.fixture
 def world(emulator, settings):
     """Sandboxes dev and prod synced from the emulator; its log starts empty."""
+    before = request_threads()
     quick_retries(settings)
     assert sandbox_sync(sandbox_name="dev").ok
     assert sandbox_sync(sandbox_name="prod").ok
     emulator.clear_log()
     yield emulator
-    close_connections(emulator)
+    close_connections(emulator, before)
 
 
 def spec(sandbox: str = "dev") -> FlowSpec:

@@ -24,7 +24,7 @@ from flowadmin.emulator import errors as emulator_errors
 from flowadmin.emulator.models import ConnectionSpecDocument
 from flowadmin.emulator.models import Sandbox as RemoteSandbox
 from flowadmin.flowservice import documents
-from tests.reliability.helpers import ACME_EVENTS, REST_ID, close_connections, quick_retries, spec_path
+from tests.reliability.helpers import ACME_EVENTS, REST_ID, close_connections, quick_retries, request_threads, spec_path
 
 MARKUP = "<script>alert('{where}')</script>"
 IMG = "<img src=x onerror=alert('{where}')>"
@@ -35,6 +35,7 @@ ESCAPED = "&lt;script&gt;alert(&#x27;"
 @pytest.fixture
 def hostile(emulator, settings):
     """The remote with markup in a sandbox title, a flow spec's name and description, a connection spec's name."""
+    before = request_threads()
     quick_retries(settings)
     RemoteSandbox.objects.filter(name="dev").update(title=MARKUP.format(where="sandbox title"))
     body = documents.put_body(emulator.document("dev", REST_ID))
@@ -46,7 +47,7 @@ def hostile(emulator, settings):
         row.save()
     emulator.clear_log()
     yield emulator
-    close_connections(emulator)
+    close_connections(emulator, before)
 
 
 def assert_escaped(response) -> str:

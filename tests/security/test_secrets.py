@@ -28,6 +28,7 @@ from tests.reliability.helpers import (
     STREAMING_ID,
     close_connections,
     quick_retries,
+    request_threads,
     spec_path,
     wait_for_sync_runs,
 )
@@ -59,9 +60,10 @@ def secret_settings(settings, monkeypatch) -> list[str]:
 @pytest.fixture
 def journey(secret_settings, emulator):
     """The emulator accepting (and the product sending) the distinctive secret."""
+    before = request_threads()
     assert emulator.client_secret == CLIENT_SECRET
     yield emulator, secret_settings
-    close_connections(emulator)
+    close_connections(emulator, before)
 
 
 def everything_logged(caplog) -> None:
