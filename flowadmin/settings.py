@@ -50,8 +50,13 @@ FLOWADMIN_APPLY_GRACE_SECONDS = env.int("FLOWADMIN_APPLY_GRACE_SECONDS", default
 # The most connection spec ids one proposal may list (real flow specs carry tens to a few hundred):
 # a longer list is refused at once, before any line is judged.
 FLOWADMIN_MAX_IDS = max(1, env.int("FLOWADMIN_MAX_IDS", default=2000))
-# Distinct approvers (never the author) a rollout needs before it applies a production sandbox.
-FLOWADMIN_ROLLOUT_PROD_APPROVALS = max(1, env.int("FLOWADMIN_ROLLOUT_PROD_APPROVALS", default=2))
+# Distinct approvers (never the author) a change needs before it is applied, by the tier of its
+# sandbox: every path (change requests, rollout steps, reverts, retries). FLOWADMIN_ROLLOUT_PROD_APPROVALS
+# is the older name of the production figure, still read when the new one is not set.
+FLOWADMIN_APPROVALS_PRODUCTION = max(
+    1, env.int("FLOWADMIN_APPROVALS_PRODUCTION", default=env.int("FLOWADMIN_ROLLOUT_PROD_APPROVALS", default=2))
+)
+FLOWADMIN_APPROVALS_DEVELOPMENT = max(1, env.int("FLOWADMIN_APPROVALS_DEVELOPMENT", default=1))
 
 # --- Django ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -70,6 +75,7 @@ INSTALLED_APPS = [
     "flowadmin.catalog",
     "flowadmin.changes",
     "flowadmin.rollouts",
+    "flowadmin.policy",
     "flowadmin.emulator",
     "axes",
 ]

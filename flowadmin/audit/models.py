@@ -40,6 +40,7 @@ class AuditAction(models.TextChoices):
     CHANGE_APPLIED = "change.applied", "Change applied"
     CHANGE_APPLY_FAILED = "change.apply_failed", "Change apply failed"
     CHANGE_RECONCILED = "change.reconciled", "Change reconciled"
+    CHANGE_EDITED = "change.edited", "Change edited"
     ROLLOUT_PROPOSED = "rollout.proposed", "Rollout proposed"
     ROLLOUT_APPROVED = "rollout.approved", "Rollout approved"
     ROLLOUT_STEP_APPLIED = "rollout.step_applied", "Rollout step applied"
@@ -50,6 +51,8 @@ class AuditAction(models.TextChoices):
     ROLLOUT_STEP_REBASED = "rollout.step_rebased", "Rollout step rebased"
     ROLLOUT_REJECTED = "rollout.rejected", "Rollout rejected"
     ROLLOUT_WITHDRAWN = "rollout.withdrawn", "Rollout withdrawn"
+    FREEZE_DECLARED = "freeze.declared", "Freeze declared"
+    FREEZE_LIFTED = "freeze.lifted", "Freeze lifted"
 
 
 class AuditOutcome(models.TextChoices):

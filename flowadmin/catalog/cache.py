@@ -17,6 +17,7 @@ from flowadmin.catalog.errors import DOCUMENT_WITHOUT_ID, CatalogError
 from flowadmin.catalog.fields import CACHE_FIELDS, attachments, document_fields, document_spec_id
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
 from flowadmin.catalog.results import SyncResult
+from flowadmin.flowservice.documents import content_hash
 
 
 def connection_specs_store(sandbox: Sandbox, wanted: dict[str, dict[str, str]]) -> int:
@@ -193,3 +194,34 @@ def flowspec_cache_store(
         FlowSpecSource.objects.filter(flow_spec=row).delete()
         FlowSpecSource.objects.bulk_create(attachments(row))
     return row
+
+
+def flowspec_remote_seen(*, sandbox_name: str, document: dict, actor=None) -> FlowSpec | None:
+    """The remote document as read outside a sync (a check, an apply that found it changed): when it
+    differs from the cache, the cache and the version history take it, and a change flowadmin did not
+    make is audited (``flowspec.changed_remotely``) as a sync would. None when the cache cannot take it
+    (a sandbox the cache does not know)."""
+    spec_id = document_spec_id(document)
+    row = FlowSpec.objects.filter(sandbox__name=sandbox_name, spec_id=spec_id).only("content_hash", "document").first()
+    new_hash = content_hash(document)
+    if row is not None and row.content_hash == new_hash:
+        return row
+    try:
+        with transaction.atomic():
+            stored = flowspec_cache_store(sandbox_name=sandbox_name, document=document, origin="sync")
+            ours = FlowSpecVersion.objects.filter(
+                flow_spec=stored, origin=FlowSpecVersion.Origin.FLOWADMIN, content_hash=new_hash
+            ).exists()
+            if row is not None and not ours:
+                audit_record(
+                    action="flowspec.changed_remotely",
+                    actor=actor,
+                    sandbox=sandbox_name,
+                    spec_id=stored.spec_id,
+                    before=row.document,
+                    after=document,
+                    detail=f"{stored.name or stored.spec_id} changed outside flowadmin (seen while checking a change).",
+                )
+    except (CatalogError, Sandbox.DoesNotExist):
+        return None
+    return stored

@@ -19,9 +19,19 @@ STALE_AFTER = timedelta(hours=1)
 
 
 class Sandbox(models.Model):
+    class Tier(models.TextChoices):
+        PRODUCTION = "production", "production"
+        DEVELOPMENT = "development", "development"
+
     name = models.CharField(max_length=255, unique=True, help_text="As the Sandbox API names it (lower case).")
     title = models.CharField(max_length=255, blank=True)
     type = models.CharField(max_length=32, blank=True, help_text="production or development")
+    tier_override = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=Tier.choices,
+        help_text="Leave empty to take the tier from the Sandbox API's type; a production tier needs more approvals.",
+    )
     state = models.CharField(max_length=32, blank=True, default="active")
     region = models.CharField(max_length=32, blank=True)
     is_default = models.BooleanField(default=False)
@@ -51,8 +61,18 @@ class Sandbox(models.Model):
         return self.name
 
     @property
+    def tier(self) -> str:
+        """``production`` or ``development``: the override when set, else from the Sandbox API's type.
+
+        A sandbox whose type is anything but ``development`` (``production``, or unknown) is treated
+        as production: the side that needs more approvals."""
+        if self.tier_override:
+            return self.tier_override
+        return self.Tier.DEVELOPMENT if self.type == "development" else self.Tier.PRODUCTION
+
+    @property
     def is_production(self) -> bool:
-        return self.type == "production"
+        return self.tier == self.Tier.PRODUCTION
 
     @property
     def is_stale(self) -> bool:

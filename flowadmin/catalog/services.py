@@ -16,7 +16,7 @@ Every sync is audited (`sandbox.synced` / `sandbox.sync_failed`), and so is ever
 cached document that did not come from flowadmin itself (`flowspec.changed_remotely`).
 """
 
-from flowadmin.catalog.cache import flowspec_cache_store
+from flowadmin.catalog.cache import flowspec_cache_store, flowspec_remote_seen
 from flowadmin.catalog.errors import (
     ALREADY_SYNCING,
     DISCOVERY_FAILED,
@@ -50,6 +50,7 @@ __all__ = [
     "SyncResult",
     "SyncRunStart",
     "flowspec_cache_store",
+    "flowspec_remote_seen",
     "sandbox_claim",
     "sandbox_release",
     "sandbox_sync",

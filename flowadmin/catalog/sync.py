@@ -58,6 +58,8 @@ def sandbox_sync(*, sandbox_name: str, actor=None, client=None, lease_token: str
         sandbox = Sandbox.objects.only("pk", "name").get(name=sandbox_name)
         return _sync_claimed(sandbox=sandbox, actor=actor, client=client or get_client())
     sandbox, _ = Sandbox.objects.get_or_create(name=sandbox_name, defaults={"title": sandbox_name})
+    if not sandbox.type:
+        _learn_types([sandbox_name], client=client)
     token = uuid.uuid4().hex
     if not sandbox_claim(sandbox_name=sandbox_name, token=token):
         return SyncResult(sandbox=sandbox_name, ok=False, busy=True, error=ALREADY_SYNCING)
@@ -167,11 +169,34 @@ def _record_unexpected(*, sandbox_name: str, actor) -> SyncResult:
 
 
 # --- many sandboxes ----------------------------------------------------------------------------
+def _learn_types(names: list[str], *, client=None) -> None:
+    """Sandboxes whose type the cache does not know yet (synced on their own, or named by
+    ``FLOWADMIN_SANDBOXES``) learn it, and their title, from the Sandbox API: their tier, and so the
+    approvals their changes need, follow from it. When the API cannot be read they count as production."""
+    unknown = set(Sandbox.objects.filter(name__in=names, type="").values_list("name", flat=True))
+    if not unknown:
+        return
+    try:
+        listed = (client or get_client()).list_sandboxes(active_only=False)
+    except FlowServiceError as error:
+        logger.warning("the type of sandboxes %s could not be read (%s)", ", ".join(sorted(unknown)), error)
+        return
+    for item in listed:
+        name = clean_text(item.get("name"), 255).lower()
+        if name in unknown:
+            Sandbox.objects.filter(name=name, type="").update(
+                type=clean_text(item.get("type"), 32).lower(),
+                title=clean_text(item.get("title"), 255) or name,
+                region=clean_text(item.get("region"), 32),
+            )
+
+
 def sandboxes_discover(*, client=None) -> list[str]:
     """Names of the sandboxes to cache, upserting their `Sandbox` rows.
 
-    ``settings.FLOWADMIN_SANDBOXES`` when set (no remote call), else the Sandbox API's active
-    sandboxes. Sandboxes the API no longer lists are marked gone. Raises `FlowServiceError`.
+    ``settings.FLOWADMIN_SANDBOXES`` when set (the Sandbox API is read only for the types it does not
+    know yet), else the Sandbox API's active sandboxes. Sandboxes the API no longer lists are marked
+    gone. Raises `FlowServiceError`.
     """
     configured = [name.strip().lower() for name in settings.FLOWADMIN_SANDBOXES if name.strip()]
     if configured:
@@ -180,6 +205,7 @@ def sandboxes_discover(*, client=None) -> list[str]:
         Sandbox.objects.bulk_create(
             [Sandbox(name=name, title=name) for name in names if name not in known], ignore_conflicts=True
         )
+        _learn_types(names, client=client)
         return names
     remote = (client or get_client()).list_sandboxes(active_only=False)
     listed: dict[str, dict] = {}

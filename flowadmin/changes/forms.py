@@ -78,8 +78,29 @@ class ChangeRequestForm(forms.Form):
         return self.parsed.ok and not self.parsed.ids
 
 
+class ChangeRequestRefForm(forms.Form):
+    """The request an edit form revises or edits (hidden fields of the edit page)."""
+
+    editing = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    revised_from = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
 class ApproveForm(forms.Form):
-    digest = forms.RegexField(regex=r"^[0-9a-f]{64}$", max_length=64)
+    """An approval: what was reviewed (``digest``, or the remote document's ``remote_hash`` for a
+    rebased approval), a comment (required on production tiers: the policy says so), the emergency
+    flag during a freeze, and ``confirmed`` once a production approval was confirmed."""
+
+    digest = forms.RegexField(regex=r"^[0-9a-f]{64}$", max_length=64, required=False, widget=forms.HiddenInput)
+    remote_hash = forms.RegexField(regex=r"^[0-9a-f]{64}$", max_length=64, required=False, widget=forms.HiddenInput)
+    comment = forms.CharField(
+        label="Comment",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What you checked. Required for a production sandbox, and as the reason of an emergency approval.",
+    )
+    emergency = forms.BooleanField(label="Emergency: apply during the freeze", required=False)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class RejectForm(forms.Form):

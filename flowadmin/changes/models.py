@@ -5,7 +5,7 @@ Rows are written only by `flowadmin.changes.services`; pages read them through
 
 Status machine::
 
-    pending -> approved -> applying -> applied | failed       (approval applies at once)
+    pending -> approved -> applying -> applied | failed       (the last approval its sandbox needs applies it)
                            applying -> stale                   (the remote changed since the base)
     failed  -> applying                                        (retry by an approver)
     pending -> rejected | withdrawn
@@ -83,6 +83,14 @@ class ChangeRequest(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rebased_into"
     )
     superseded_at = models.DateTimeField(null=True, blank=True, help_text="When a stale request was rebased.")
+    revised_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="revisions",
+        help_text="The rejected or withdrawn request this one revises.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -127,6 +135,37 @@ class ChangeRequest(models.Model):
     def spec_name(self) -> str:
         name = self.base_document.get("name") if isinstance(self.base_document, dict) else None
         return name if isinstance(name, str) and name else self.spec_id
+
+
+class Approval(models.Model):
+    """One approver's approval of a change request as it was (its digest).
+
+    An approval counts while its digest is the request's and it is not dismissed: editing,
+    withdrawing or rebasing a request dismisses its approvals (``dismissed_at``, ``dismissed_why``).
+    """
+
+    change_request = models.ForeignKey(ChangeRequest, on_delete=models.PROTECT, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    approver_username = models.CharField(max_length=150)
+    digest = models.CharField(max_length=64, help_text="The change as the approver reviewed it.")
+    comment = models.TextField(blank=True)
+    emergency = models.BooleanField(default=False, help_text="Given during a freeze, with a reason (the comment).")
+    created_at = models.DateTimeField(default=timezone.now)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_why = models.CharField(max_length=32, blank=True, help_text="edited, withdrawn or rebased")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["change_request", "digest", "approver"],
+                condition=Q(dismissed_at__isnull=True),
+                name="changes_one_approval_each",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"approval of change request #{self.change_request_id} by {self.approver_username}"
 
 
 def change_digest(*, sandbox: str, spec_id: str, base_hash: str, added: Iterable[str], removed: Iterable[str]) -> str:

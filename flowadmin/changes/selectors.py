@@ -14,7 +14,7 @@ from flowadmin.audit.models import AuditEvent
 from flowadmin.audit.selectors import AuditFilters, audit_event_list
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource
 from flowadmin.changes.ids import AttachedTo, IdContext
-from flowadmin.changes.models import ChangeRequest
+from flowadmin.changes.models import Approval, ChangeRequest
 from flowadmin.flowservice import documents
 
 CHANGE_REQUEST_NOT_FOUND = "No change request #{pk}."
@@ -57,6 +57,20 @@ def change_request_open_for(*, sandbox: str, spec_id: str) -> ChangeRequest | No
 def change_request_successor(*, change_request: ChangeRequest) -> ChangeRequest | None:
     """The request a stale one was rebased into."""
     return change_request.rebased_into.defer(*LIST_DEFERRED).order_by("-created_at").first()
+
+
+def change_request_revisions(*, change_request: ChangeRequest) -> list[ChangeRequest]:
+    """The requests that revise this rejected or withdrawn one, newest first."""
+    return list(change_request.revisions.defer(*LIST_DEFERRED).order_by("-created_at"))
+
+
+def approvals_dismissed(*, change_request: ChangeRequest) -> list[Approval]:
+    """Approvals given to the request that no longer count: dismissed, or given to another digest."""
+    return list(
+        Approval.objects.filter(change_request_id=change_request.pk)
+        .exclude(digest=change_request.digest, dismissed_at__isnull=True)
+        .order_by("created_at", "id")
+    )
 
 
 def show_choice(value: str | None) -> str:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("changes/<int:pk>/", views.detail, name="detail"),
     path("changes/<int:pk>/check/", views.check, name="check"),
     path("changes/<int:pk>/approve/", views.approve, name="approve"),
+    path("changes/<int:pk>/approve-rebased/", views.approve_rebased, name="approve_rebased"),
     path("changes/<int:pk>/reject/", views.reject, name="reject"),
     path("changes/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("changes/<int:pk>/retry/", views.retry, name="retry"),

@@ -11,21 +11,28 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.catalog import selectors as catalog_selectors
-from flowadmin.changes import preview, selectors, services
-from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, RejectForm
+from flowadmin.changes import policy, preview, selectors, services
+from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, ChangeRequestRefForm, RejectForm
 from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents
 from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
-NEEDS_PROPOSE = "Proposing changes needs the Onboarding staff role."
-NEEDS_APPROVE = "Approving, rejecting and retrying change requests needs the Approvers role."
+NEEDS_PROPOSE = policy.NOT_PROPOSER
+NEEDS_APPROVE = policy.NOT_APPROVER
 REVERT_REASON = "Revert change request #{pk}."
+EDITED = "Change request #{pk} was edited: its approvals were dismissed and it is reviewed anew."
+APPROVAL_RECORDED = (
+    "Your approval of change request #{pk} was recorded: {count} of {needed}. "
+    "It is applied once {missing} more approver{plural} approve{verb} it."
+)
+REBASED_APPROVED = "Change request #{old} was rebased onto the current remote document as #{new}, with your approval."
 PROPOSED = "Change request #{pk} was submitted for review."
 WITHDRAWN = "Change request #{pk} was withdrawn."
 REJECTED = "Change request #{pk} was rejected."
@@ -65,7 +72,9 @@ PAGES = ActionPages(
 
 
 # --- propose -------------------------------------------------------------------------------------
-def _edit_context(spec, form: ChangeRequestForm, *, submitted: bool, open_request=None, page: bool = True) -> dict:
+def _edit_context(
+    spec, form: ChangeRequestForm, *, submitted: bool, open_request=None, page: bool = True, refs=None
+) -> dict:
     """What the edit page shows; ``page`` False: only what its live preview fragment needs."""
     sandbox = spec.sandbox.name
     proposal = preview.proposal_preview(
@@ -81,15 +90,36 @@ def _edit_context(spec, form: ChangeRequestForm, *, submitted: bool, open_reques
     context = {"sandbox": spec.sandbox, "spec": spec, "form": form, "submitted": submitted, "preview": proposal}
     if page:
         context["picker"] = selectors.connection_specs_unused(sandbox=sandbox)
-        context["open_request"] = open_request or selectors.change_request_open_for(
-            sandbox=sandbox, spec_id=spec.spec_id
-        )
+        context["refs"] = refs or ChangeRequestRefForm()
+        open_request = open_request or selectors.change_request_open_for(sandbox=sandbox, spec_id=spec.spec_id)
+        editing = _referenced(context["refs"], "editing", spec)
+        context["open_request"] = None if editing is not None and editing == open_request else open_request
+        context["editing"] = editing
+        context["revising"] = _referenced(context["refs"], "revised_from", spec)
+        context["requirement"] = policy.requirement_for(sandbox=sandbox)
     return context
 
 
-def _initial(request, spec) -> dict:
+def _referenced(refs: ChangeRequestRefForm, name: str, spec) -> ChangeRequest | None:
+    """The change request of ``spec`` a hidden field of the edit page names, if any."""
+    value = refs.data.get(name) if refs.is_bound else refs.initial.get(name)
+    if not str(value or "").isdigit():
+        return None
+    return ChangeRequest.objects.filter(pk=int(value), sandbox=spec.sandbox.name, spec_id=spec.spec_id).first()
+
+
+def _initial(request, spec) -> tuple[dict, dict]:
+    """The form's first values, and the hidden references (a request edited or revised)."""
     current = documents.source_ids(spec.document)
     initial = {"source_connection_spec_ids": ids_text(current), "reason": ""}
+    for name, key in (("editing", "edit"), ("revised_from", "revise")):
+        pk = request.GET.get(key, "")
+        if not pk.isdigit():
+            continue
+        earlier = ChangeRequest.objects.filter(pk=int(pk), sandbox=spec.sandbox.name, spec_id=spec.spec_id).first()
+        if earlier is not None:
+            ids = ids_apply(current, added=earlier.added_ids, removed=earlier.removed_ids)
+            return {"source_connection_spec_ids": ids_text(ids), "reason": earlier.reason}, {name: earlier.pk}
     revert_pk = request.GET.get("revert", "")
     if revert_pk.isdigit():
         applied = ChangeRequest.objects.filter(
@@ -98,7 +128,7 @@ def _initial(request, spec) -> dict:
         if applied is not None:
             inverse = ids_apply(current, added=applied.removed_ids, removed=applied.added_ids)
             initial = {"source_connection_spec_ids": ids_text(inverse), "reason": REVERT_REASON.format(pk=applied.pk)}
-    return initial
+    return initial, {}
 
 
 def _with_added_id(post):
@@ -113,34 +143,49 @@ def _with_added_id(post):
 @require_http_methods(["GET", "POST"])
 @PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def edit(request, sandbox: str, spec_id: str):
+    """Propose a change; or, with ``?edit=<pk>``, edit the author's pending request; with ``?revise=<pk>``,
+    revise a rejected or withdrawn one (the new request links to it)."""
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
     context = selectors.id_context(flow_spec=spec)
     if request.method == "GET" or "add_id" in request.POST:
+        initial, references = _initial(request, spec)
         data = _with_added_id(request.POST) if request.method == "POST" else None
-        form = ChangeRequestForm(data, initial=_initial(request, spec), context=context)
-        return render(request, "changes/edit.html", _edit_context(spec, form, submitted=False))
+        form = ChangeRequestForm(data, initial=initial, context=context)
+        refs = ChangeRequestRefForm(data, initial=references)
+        return render(request, "changes/edit.html", _edit_context(spec, form, submitted=False, refs=refs))
     form = ChangeRequestForm(request.POST, context=context)
-    if form.is_valid():
+    refs = ChangeRequestRefForm(request.POST)
+    if form.is_valid() and refs.is_valid():
+        editing = _referenced(refs, "editing", spec)
         try:
-            change_request = services.change_request_propose(
-                flow_spec=spec,
-                source_ids=list(form.parsed.ids),
-                reason=form.cleaned_data["reason"],
-                author=request.user,
-                confirm_empty=form.cleaned_data["confirm_empty"],
-            )
+            if editing is not None:
+                change_request = services.change_request_edit(
+                    change_request=editing,
+                    actor=request.user,
+                    source_ids=list(form.parsed.ids),
+                    reason=form.cleaned_data["reason"],
+                    confirm_empty=form.cleaned_data["confirm_empty"],
+                )
+            else:
+                change_request = services.change_request_propose(
+                    flow_spec=spec,
+                    source_ids=list(form.parsed.ids),
+                    reason=form.cleaned_data["reason"],
+                    author=request.user,
+                    confirm_empty=form.cleaned_data["confirm_empty"],
+                    revised_from=_referenced(refs, "revised_from", spec),
+                )
         except services.ChangeRequestForbidden as error:
             return PAGES.refused(request, error.message)
-        except services.ProposalError as error:
+        except services.ChangeRequestError as error:
             form.add_error(None, error.message)
-            return render(
-                request,
-                "changes/edit.html",
-                _edit_context(spec, form, submitted=True, open_request=error.change_request),
-            )
-        messages.success(request, PROPOSED.format(pk=change_request.pk))
+            blocking = error.change_request if editing is None else None
+            context = _edit_context(spec, form, submitted=True, open_request=blocking, refs=refs)
+            return render(request, "changes/edit.html", context)
+        message = EDITED if editing is not None else PROPOSED
+        messages.success(request, message.format(pk=change_request.pk))
         return PAGES.to_detail(request, change_request)
-    return render(request, "changes/edit.html", _edit_context(spec, form, submitted=True))
+    return render(request, "changes/edit.html", _edit_context(spec, form, submitted=True, refs=refs))
 
 
 @live_preview(heading="Preview", heading_id="preview-heading")
@@ -187,32 +232,24 @@ def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
         names=names,
         base_key=change_request.base_hash,
     )
-    is_author = change_request.author_id is not None and change_request.author_id == user.pk
-    # A step of a rollout is decided on the rollout's page (the services refuse it here).
-    owned = getattr(change_request, "rollout_step", None) is not None
-    can_decide = user.has_perm(APPROVE_CHANGE) and not is_author and not owned
     stale_diff = None
     if change_request.status == ChangeRequest.Status.STALE and isinstance(change_request.remote_document, dict):
         stale_diff = documents.line_diff(
             documents.put_body(change_request.base_document), documents.put_body(change_request.remote_document)
         )
+    given = policy.approvals(change_request)
     context = {
         "cr": change_request,
         "change": change,
         "stale_diff": stale_diff,
         "successor": selectors.change_request_successor(change_request=change_request),
+        "revisions": selectors.change_request_revisions(change_request=change_request),
         "events": selectors.change_request_events(change_request=change_request),
-        "is_author": is_author,
-        "can_approve_this": can_decide and change_request.status == ChangeRequest.Status.PENDING,
-        "can_reject_this": can_decide and change_request.is_decidable,
-        "can_withdraw_this": is_author and change_request.is_decidable and not owned,
-        "can_retry_this": can_decide
-        and (change_request.status == ChangeRequest.Status.FAILED or change_request.outcome_unknown),
-        "can_rebase_this": change_request.status == ChangeRequest.Status.STALE
-        and change_request.superseded_at is None
-        and not owned
-        and (is_author or user.has_perm(PROPOSE_CHANGE)),
-        "can_revert_this": change_request.status == ChangeRequest.Status.APPLIED and user.has_perm(PROPOSE_CHANGE),
+        "is_author": policy.is_author(user, change_request),
+        "can": policy.decisions(user, change_request, given=given),
+        "approvals": given,
+        "dismissed": selectors.approvals_dismissed(change_request=change_request),
+        "requirement": policy.requirement(change_request),
         "check_wanted": change_request.status in CHECKED_STATUSES,
         "reject_form": RejectForm(),
         "approve_form": ApproveForm(initial={"digest": change_request.digest}),
@@ -236,33 +273,109 @@ def check(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
     result = None
     if change_request.status in CHECKED_STATUSES:
-        result = services.change_request_check(change_request=change_request)
+        result = services.change_request_check(change_request=change_request, actor=request.user)
     if is_fragment(request):
-        return vary_on_htmx(
-            render(
-                request,
-                "changes/detail.html#check",
-                {"cr": change_request, "check": result, "check_wanted": result is not None},
-            )
-        )
-    return vary_on_htmx(render(request, "changes/detail.html", _detail_context(request, change_request, check=result)))
+        context = {
+            "cr": change_request,
+            "check": result,
+            "check_wanted": result is not None,
+            **_check_context(request, change_request, result),
+        }
+        return vary_on_htmx(render(request, "changes/detail.html#check", context))
+    context = _detail_context(request, change_request, check=result, **_check_context(request, change_request, result))
+    return vary_on_htmx(render(request, "changes/detail.html", context))
+
+
+def _check_context(request, change_request: ChangeRequest, result) -> dict:
+    """What the check's panel offers: approve the change rebased onto the remote it found (approvers)."""
+    clean = result is not None and result.state == "rebase"
+    return {
+        "can_approve_rebased": policy.can_approve_rebased(request.user, change_request, clean=clean),
+        "can_withdraw": policy.can_withdraw(request.user, change_request),
+        "requirement": policy.requirement(change_request),
+        "rebased_form": ApproveForm(initial={"remote_hash": getattr(result, "remote_hash", "")}),
+    }
+
+
+def _confirmation_needed(request, change_request: ChangeRequest, form: ApproveForm, *, rebased: bool) -> bool:
+    """A production approval is confirmed first: in a dialog with JavaScript, on a page of its own
+    without (only for someone the rule book lets approve: anyone else hears why not from the service)."""
+    if form.cleaned_data["confirmed"] or not policy.comment_required(policy.requirement(change_request)):
+        return False
+    if rebased:
+        return bool(policy.can_approve_rebased(request.user, change_request, clean=True))
+    reviewed = request.POST.get("digest", "") == change_request.digest  # else the service refuses it, audited
+    return reviewed and bool(policy.can_approve(request.user, change_request))
+
+
+def _confirm_page(request, change_request: ChangeRequest, form: ApproveForm, *, action: str):
+    context = {
+        **_detail_context(request, change_request),
+        "confirm_form": form,
+        "confirm_action": action,
+    }
+    return render(request, "changes/confirm_approve.html", context)
 
 
 @require_POST
 @PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def approve(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
-    digest = request.POST.get("digest", "")
+    form = ApproveForm(request.POST)
+    data = form.cleaned_data if form.is_valid() else {"comment": "", "emergency": False, "confirmed": False}
+    if form.is_valid() and _confirmation_needed(request, change_request, form, rebased=False):
+        return _confirm_page(request, change_request, form, action=reverse("changes:approve", args=[pk]))
     return PAGES.decide(
         request,
         change_request,
-        lambda: services.change_request_approve(change_request=change_request, reviewer=request.user, digest=digest),
+        lambda: services.change_request_approve(
+            change_request=change_request,
+            reviewer=request.user,
+            digest=request.POST.get("digest", ""),
+            comment=data["comment"],
+            emergency=data["emergency"],
+        ),
+        outcome=_tell_outcome,
+    )
+
+
+@require_POST
+@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
+def approve_rebased(request, pk: int):
+    """Approve the change rebased onto the remote document the check showed (its hash is posted)."""
+    change_request = selectors.change_request_get(pk=pk)
+    form = ApproveForm(request.POST)
+    if not form.is_valid() or not form.cleaned_data["remote_hash"]:
+        messages.error(request, services.REMOTE_MOVED)
+        return PAGES.to_detail(request, change_request)
+    if _confirmation_needed(request, change_request, form, rebased=True):
+        return _confirm_page(request, change_request, form, action=reverse("changes:approve_rebased", args=[pk]))
+    data = form.cleaned_data
+    return PAGES.decide(
+        request,
+        change_request,
+        lambda: services.change_request_approve_rebased(
+            change_request=change_request,
+            reviewer=request.user,
+            remote_hash=data["remote_hash"],
+            comment=data["comment"],
+            emergency=data["emergency"],
+        ),
+        success=lambda rebased: REBASED_APPROVED.format(old=pk, new=rebased.pk),
         outcome=_tell_outcome,
     )
 
 
 def _tell_outcome(request, result: ChangeRequest) -> None:
-    if result.status == ChangeRequest.Status.APPLIED:
+    if result.status == ChangeRequest.Status.PENDING:
+        count, needed = len(policy.approvals(result)), policy.requirement(result).count
+        missing = max(needed - count, 1)
+        plural, verb = ("s", "") if missing != 1 else ("", "s")
+        text = APPROVAL_RECORDED.format(
+            pk=result.pk, count=count, needed=needed, missing=missing, plural=plural, verb=verb
+        )
+        messages.info(request, text)
+    elif result.status == ChangeRequest.Status.APPLIED:
         messages.success(request, APPLIED.format(pk=result.pk))
     elif result.status == ChangeRequest.Status.STALE:
         messages.warning(request, STALE.format(pk=result.pk))

@@ -142,10 +142,6 @@ class RolloutForm(forms.Form):
         return data
 
 
-class ApproveForm(forms.Form):
-    digest = forms.RegexField(regex=r"^[0-9a-f]{64}$", max_length=64)
-
-
 class RejectForm(forms.Form):
     comment = forms.CharField(
         label="Comment",

@@ -13,8 +13,8 @@ Rows are written only by `flowadmin.rollouts.services`; pages read them through
 Status machine::
 
     pending  -> applying                  (enough approvals for the next step: a run claims it)
-    applying -> pending                   (the next step is a production one that needs more approvals)
-    applying -> stopped                   (a step failed, went stale, or its outcome is unknown)
+    applying -> pending                   (the next step's sandbox needs more approvals)
+    applying -> stopped                   (a step failed, went stale, its outcome is unknown, or a freeze holds it)
     applying -> completed                 (every step applied)
     stopped  -> applying                  (an approver resumes it)
     stopped  -> pending                   (a stale step was rebased: the approvals start again)
@@ -60,7 +60,8 @@ class Rollout(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     digest = models.CharField(max_length=64, help_text="What approvals are bound to (see rollout_digest).")
     prod_approvals_required = models.PositiveSmallIntegerField(
-        default=2, help_text="Distinct approvers a production step needs (FLOWADMIN_ROLLOUT_PROD_APPROVALS)."
+        default=2,
+        help_text="What a production step needed when proposed (a record only: the rule book counts at each step).",
     )
     created_at = models.DateTimeField(default=timezone.now)
     # The run that holds the rollout while it is applying: claimed and released by conditional updates.
@@ -141,6 +142,8 @@ class RolloutApproval(models.Model):
     approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     approver_username = models.CharField(max_length=150)
     digest = models.CharField(max_length=64)
+    comment = models.TextField(blank=True)
+    emergency = models.BooleanField(default=False, help_text="Given during a freeze, with a reason (the comment).")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -48,11 +48,6 @@ def rollout_candidates_or_404(*, spec_id: str) -> list[FlowSpec]:
     return candidates
 
 
-def sandbox_is_production(*, name: str) -> bool:
-    """Whether the cache knows ``name`` as a production sandbox now."""
-    return Sandbox.objects.filter(name=name, type="production").exists()
-
-
 # --- rollouts ------------------------------------------------------------------------------------
 def rollout_get(*, pk: int) -> Rollout:
     rollout = Rollout.objects.select_related("author").filter(pk=pk).first()
@@ -74,42 +69,6 @@ def rollout_step_get(*, rollout: Rollout, position: int) -> RolloutStep:
     if step is None:
         raise Http404(STEP_NOT_FOUND.format(pk=rollout.pk, position=position))
     return step
-
-
-def rollout_approvals(*, rollout: Rollout) -> list[RolloutApproval]:
-    """The approvals that count: those given to the rollout as it is now (its digest), oldest first."""
-    return list(RolloutApproval.objects.filter(rollout_id=rollout.pk, digest=rollout.digest).order_by("created_at"))
-
-
-def rollout_approval_count(*, rollout: Rollout) -> int:
-    """Distinct approvers of the rollout's current digest."""
-    return (
-        RolloutApproval.objects.filter(rollout_id=rollout.pk, digest=rollout.digest)
-        .values("approver_username")
-        .distinct()
-        .count()
-    )
-
-
-def rollout_is_author(*, rollout: Rollout, user) -> bool:
-    """Whether ``user`` proposed the rollout (by account, or by name once the account is gone)."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if rollout.author_id is not None:
-        return user.pk == rollout.author_id
-    return bool(rollout.author_username) and user.get_username() == rollout.author_username
-
-
-def rollout_has_approved(*, rollout: Rollout, user) -> bool:
-    return RolloutApproval.objects.filter(
-        Q(approver_id=user.pk) | Q(approver_username=user.get_username()), rollout_id=rollout.pk, digest=rollout.digest
-    ).exists()
-
-
-def approvals_needed(*, rollout: Rollout, step: RolloutStep) -> int:
-    """Distinct approvers ``step`` needs: the rollout's production count for a production sandbox, else one."""
-    production = step.is_production or sandbox_is_production(name=step.sandbox)
-    return rollout.prod_approvals_required if production else 1
 
 
 def rollout_next_step(*, steps: list[RolloutStep]) -> RolloutStep | None:

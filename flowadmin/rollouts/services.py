@@ -15,10 +15,11 @@ How a rollout keeps the guarantees of a single change request:
   stale, outcome unknown): ``stopped``, with the step and the reason. Resume claims it again and
   carries on from that step; applied steps are skipped, so no sandbox gets a second PUT;
 * approvals are bound to the rollout's digest (every step's sandbox, base hash, ids, and their
-  order); a production step does not start before ``prod_approvals_required`` distinct approvers
-  (never the author, superusers included) approved that digest; the other steps need one;
-* a run that reaches a production step without enough approvals gives the rollout back
-  (``pending``) and then looks again, so an approval that landed meanwhile is never lost;
+  order); a step does not start before the approvals its sandbox's tier requires (the rule book,
+  `flowadmin.rollouts.policy`: distinct approvers, never the author, superusers included);
+* a run that reaches a step without enough approvals gives the rollout back (``pending``) and then
+  looks again, so an approval that landed meanwhile is never lost; a step a freeze holds stops the
+  rollout (resumed after the freeze, or after emergency approvals);
 * every action writes its ``rollout.*`` audit event (detail ``"Rollout #<pk>: ..."``); refusals are
   recorded as failure events.
 """
@@ -35,12 +36,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.audit.services import audit_record
 from flowadmin.changes import services as changes
 from flowadmin.changes.ids import normalise
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.rollouts import notifications, selectors
+from flowadmin.rollouts import notifications, policy, selectors
+from flowadmin.rollouts.errors import RolloutConflict, RolloutError, RolloutForbidden, RolloutProposalError
 from flowadmin.rollouts.models import Rollout, RolloutApproval, RolloutStep, rollout_digest
 from flowadmin.rollouts.plan import rollout_plan
 
@@ -49,12 +50,10 @@ Status = Rollout.Status
 CRStatus = ChangeRequest.Status
 
 # --- messages (tests import these) -------------------------------------------------------------
-NOT_PROPOSER = "Proposing rollouts needs the Onboarding staff role."
-NOT_APPROVER = "Approving, rejecting and resuming rollouts needs the Approvers role."
-AUTHOR_CANNOT_APPROVE = (
-    "You proposed this rollout: other approvers must approve, reject and resume it (four-eyes rule; superusers too)."
-)
-ALREADY_APPROVED = "You approved this rollout already: the next approval must come from another approver."
+NOT_PROPOSER = policy.NOT_PROPOSER
+NOT_APPROVER = policy.NOT_APPROVER
+AUTHOR_CANNOT_APPROVE = policy.AUTHOR_CANNOT_APPROVE
+ALREADY_APPROVED = policy.ALREADY_APPROVED
 DIGEST_MISMATCH = (
     "This approval does not match the rollout (its sandboxes, order, bases or ids differ from what was reviewed): "
     "nothing was done. Reload the page and review it again."
@@ -66,8 +65,8 @@ NEEDS_REBASE = (
     "Step {position} ({sandbox}) went stale: its remote document changed since the rollout was proposed. "
     "Rebase the step first; the approvers then review the rollout again."
 )
-NOT_AUTHOR = "Only the author of a rollout can withdraw it."
-NOT_REBASER = "Only the author of a rollout, or onboarding staff, can rebase its steps."
+NOT_AUTHOR = policy.NOT_AUTHOR
+NOT_REBASER = policy.NOT_REBASER
 NOT_REBASABLE = "Step {position} of rollout #{pk} is not a stale step of a stopped rollout: there is nothing to rebase."
 COMMENT_REQUIRED = "Rejecting needs a comment that tells the author why."
 REASON_REQUIRED = "Say why this rollout is needed."
@@ -93,31 +92,10 @@ STOP_UNKNOWN = (
 )
 STOP_REFUSED = "Step {position} ({sandbox}) could not start: {error}"
 STOP_CLOSED = "Step {position} ({sandbox}): its change request #{pk} is {status}."
-
-
-class RolloutError(Exception):
-    """A rollout action that cannot be done; the message is one of this module's constants."""
-
-    def __init__(self, message: str, *, problems: Sequence[str] = (), rollout: Rollout | None = None):
-        super().__init__(message)
-        self.message = message
-        self.problems = list(problems)
-        self.rollout = rollout
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class RolloutForbidden(RolloutError):
-    """The actor may not do this (whatever the page showed them): answered with 403."""
-
-
-class RolloutConflict(RolloutError):
-    """The rollout's state does not allow it (any more)."""
-
-
-class RolloutProposalError(RolloutError):
-    """A proposal that cannot become a rollout as given (``problems``: one sentence per problem)."""
+STOP_FROZEN = (
+    "Step {position} ({sandbox}) waits for the freeze: {freeze} Resume it once the freeze has ended, or after "
+    "emergency approvals."
+)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -139,19 +117,6 @@ def _audit(rollout: Rollout, *, action: str, actor=None, step: RolloutStep | Non
         detail=selectors.AUDIT_PREFIX.format(pk=rollout.pk) + detail,
         **fields,
     )
-
-
-def _refuse(rollout: Rollout, *, action: str, actor, message: str) -> RolloutForbidden:
-    """Record a refused attempt as a failure event and return the error to raise."""
-    _audit(rollout, action=action, actor=actor, outcome="failure", detail=f"Refused: {message}")
-    return RolloutForbidden(message, rollout=rollout)
-
-
-def _require_approver(rollout: Rollout, *, action: str, actor) -> None:
-    if not getattr(actor, "is_authenticated", False) or not actor.has_perm(APPROVE_CHANGE):
-        raise _refuse(rollout, action=action, actor=actor, message=NOT_APPROVER)
-    if selectors.rollout_is_author(rollout=rollout, user=actor):
-        raise _refuse(rollout, action=action, actor=actor, message=AUTHOR_CANNOT_APPROVE)
 
 
 def _conflict(rollout: Rollout, template: str = NOT_OPEN) -> RolloutConflict:
@@ -200,8 +165,7 @@ def rollout_propose(
     document (all or nothing: a sandbox whose change request cannot be made refuses the whole
     proposal). Raises `RolloutProposalError` (``problems`` per sandbox) or `RolloutForbidden`.
     """
-    if not getattr(author, "is_authenticated", False) or not author.has_perm(PROPOSE_CHANGE):
-        raise RolloutForbidden(NOT_PROPOSER)
+    policy.check_proposer(author)
     reason = (reason or "").strip()
     if not reason:
         raise RolloutProposalError(REASON_REQUIRED)
@@ -246,7 +210,7 @@ def rollout_propose(
                 author_username=_username(author),
                 source_change_request_id=source_change_request_id,
                 digest="0" * 64,
-                prod_approvals_required=settings.FLOWADMIN_ROLLOUT_PROD_APPROVALS,
+                prod_approvals_required=settings.FLOWADMIN_APPROVALS_PRODUCTION,
             )
             steps = []
             for plan in plans:
@@ -300,21 +264,28 @@ def _digest(rollout: Rollout, steps: Sequence[RolloutStep]) -> str:
 
 
 # --- approve -------------------------------------------------------------------------------------
-def rollout_approve(*, rollout: Rollout, approver, digest: str) -> Rollout:
+def rollout_approve(*, rollout: Rollout, approver, digest: str, comment: str = "", emergency: bool = False) -> Rollout:
     """Record ``approver``'s approval of the rollout as reviewed (``digest``) and apply what it allows.
 
     Refused for the author (superusers too), for a second approval by the same approver, and for a
-    digest that is not the rollout's. A pending rollout whose next step now has enough approvals is
-    applied at once (see the module docstring); returns the rollout as that left it.
+    digest that is not the rollout's. An approval that may start a production step carries a
+    comment; an emergency one (during a freeze) a reason. A pending rollout whose next step now has
+    enough approvals is applied at once (see the module docstring); returns the rollout as that left it.
     """
-    _require_approver(rollout, action="rollout.approved", actor=approver)
+    policy.check_approver(approver, rollout, action="rollout.approved")
     current = _fresh(rollout)
     if digest != current.digest:
-        raise _refuse(current, action="rollout.approved", actor=approver, message=DIGEST_MISMATCH)
+        raise policy.refuse(current, action="rollout.approved", actor=approver, message=DIGEST_MISMATCH)
     if current.status not in Rollout.OPEN_STATUSES:
         raise _conflict(current)
-    if selectors.rollout_has_approved(rollout=current, user=approver):
-        raise _refuse(current, action="rollout.approved", actor=approver, message=ALREADY_APPROVED)
+    given = policy.approvals(current)
+    if any(approval.approver_id == approver.pk for approval in given):
+        raise policy.refuse(current, action="rollout.approved", actor=approver, message=ALREADY_APPROVED)
+    comment = (comment or "").strip()
+    if emergency and not comment:
+        raise RolloutError(policy.EMERGENCY_NEEDS_REASON, rollout=current)
+    if not comment and policy.comment_required(selectors.rollout_steps(rollout=current)):
+        raise RolloutError(policy.COMMENT_REQUIRED, rollout=current)
     try:
         with transaction.atomic():
             still = Rollout.objects.select_for_update().filter(
@@ -323,18 +294,25 @@ def rollout_approve(*, rollout: Rollout, approver, digest: str) -> Rollout:
             if not still.exists():
                 raise _conflict(current)
             RolloutApproval.objects.create(
-                rollout=current, approver=approver, approver_username=_username(approver), digest=digest
+                rollout=current,
+                approver=approver,
+                approver_username=_username(approver),
+                digest=digest,
+                comment=comment,
+                emergency=emergency,
             )
-            count = selectors.rollout_approval_count(rollout=current)
+            count = len(given) + 1
+            kind = "Emergency approval" if emergency else "Approved"
+            said = f" {'Reason' if emergency else 'Comment'}: {comment}" if comment else ""
             _audit(
                 current,
                 action="rollout.approved",
                 actor=approver,
-                detail=f"Approved ({count} approval{'s' if count != 1 else ''}; production sandboxes need "
-                f"{current.prod_approvals_required}, the others 1).",
+                detail=f"{kind} ({count} approval{'s' if count != 1 else ''}; each sandbox needs what its tier "
+                f"requires).{said}",
             )
     except IntegrityError:
-        raise _refuse(current, action="rollout.approved", actor=approver, message=ALREADY_APPROVED) from None
+        raise policy.refuse(current, action="rollout.approved", actor=approver, message=ALREADY_APPROVED) from None
     current = _fresh(current)
     if current.status == Status.PENDING and _next_step_allowed(current):
         token = _claim(current, from_statuses=(Status.PENDING,))
@@ -347,7 +325,7 @@ def _next_step_allowed(rollout: Rollout) -> bool:
     step = selectors.rollout_next_step(steps=selectors.rollout_steps(rollout=rollout))
     if step is None:
         return True
-    return selectors.rollout_approval_count(rollout=rollout) >= selectors.approvals_needed(rollout=rollout, step=step)
+    return policy.step_enough(policy.approvals(rollout), policy.step_requirement(step))
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -403,10 +381,15 @@ def _run_steps(*, rollout: Rollout, actor, token: str) -> str:
             )
             _stop(current, token=token, step=step, actor=actor, detail=detail)
             return "stopped"
-        needed = selectors.approvals_needed(rollout=current, step=step)
-        if selectors.rollout_approval_count(rollout=current) < needed:
+        needed = policy.step_requirement(step)
+        if not policy.step_enough(policy.approvals(current), needed):
+            if needed.freeze is not None:
+                freeze = policy.frozen_message(needed.freeze, sandbox=step.sandbox)
+                detail = STOP_FROZEN.format(position=step.position, sandbox=step.sandbox, freeze=freeze)
+                _stop(current, token=token, step=step, actor=actor, detail=detail)
+                return "stopped"
             if _held(current, token).update(status=Status.PENDING, run_token=""):
-                notifications.notify_waiting(current, step=step, needed=needed)
+                notifications.notify_waiting(current, step=step, needed=needed.count)
             return "waiting"
         result = _apply_step(current, step=step, change_request=change_request, actor=actor, token=token)
         if result is None:
@@ -495,7 +478,7 @@ def rollout_resume(*, rollout: Rollout, approver) -> Rollout:
     applied steps are skipped. A rollout left ``applying`` by a run that gave no sign of life for
     ``FLOWADMIN_APPLY_GRACE_SECONDS`` is taken over. A stale step must be rebased first.
     """
-    _require_approver(rollout, action="rollout.resumed", actor=approver)
+    policy.check_approver(approver, rollout, action="rollout.resumed")
     current = _fresh(rollout)
     abandoned_before = timezone.now() - _grace()
     if current.status == Status.APPLYING:
@@ -506,6 +489,12 @@ def rollout_resume(*, rollout: Rollout, approver) -> Rollout:
     step = selectors.rollout_next_step(steps=selectors.rollout_steps(rollout=current))
     if step is not None and step.change_request.status == CRStatus.STALE:
         raise RolloutConflict(NEEDS_REBASE.format(position=step.position, sandbox=step.sandbox), rollout=current)
+    if step is not None:
+        needed = policy.step_requirement(step)
+        if needed.freeze is not None and not policy.step_enough(policy.approvals(current), needed):
+            message = policy.step_waiting(step, policy.approvals(current), needed)
+            policy.refuse(current, action="rollout.resumed", actor=approver, message=message, step=step)
+            raise RolloutConflict(message, rollout=current)
     token = _claim(current, from_statuses=(Status.STOPPED,), abandoned_before=abandoned_before)
     if token is None:
         raise _conflict(current, NOT_RESUMABLE)
@@ -521,9 +510,7 @@ def rollout_step_rebase(*, rollout: Rollout, position: int, actor) -> Rollout:
     The step gets the new pending change request, the rollout a new digest, so the approvals given
     so far stop counting: the rollout is ``pending`` again and is reviewed anew. Applied steps stay.
     """
-    is_author = selectors.rollout_is_author(rollout=rollout, user=actor)
-    if not getattr(actor, "is_authenticated", False) or not (is_author or actor.has_perm(PROPOSE_CHANGE)):
-        raise _refuse(rollout, action="rollout.step_rebased", actor=actor, message=NOT_REBASER)
+    policy.check_rebaser(actor, rollout, action="rollout.step_rebased")
     current = _fresh(rollout)
     step = selectors.rollout_step_get(rollout=current, position=position)
     stale = step.change_request
@@ -559,7 +546,7 @@ def rollout_step_rebase(*, rollout: Rollout, position: int, actor) -> Rollout:
 def rollout_reject(*, rollout: Rollout, reviewer, comment: str) -> Rollout:
     """An approver (never the author) rejects a pending or stopped rollout; its steps not applied yet are
     rejected with it (applied ones stay applied: revert them with a change request or a new rollout)."""
-    _require_approver(rollout, action="rollout.rejected", actor=reviewer)
+    policy.check_approver(reviewer, rollout, action="rollout.rejected")
     comment = (comment or "").strip()
     if not comment:
         raise RolloutError(COMMENT_REQUIRED, rollout=rollout)
@@ -580,8 +567,7 @@ def rollout_reject(*, rollout: Rollout, reviewer, comment: str) -> Rollout:
 
 def rollout_withdraw(*, rollout: Rollout, actor) -> Rollout:
     """The author takes back a pending or stopped rollout (its steps not applied yet with it)."""
-    if not selectors.rollout_is_author(rollout=rollout, user=actor) or not getattr(actor, "is_authenticated", False):
-        raise _refuse(rollout, action="rollout.withdrawn", actor=actor, message=NOT_AUTHOR)
+    policy.check_author(actor, rollout, action="rollout.withdrawn")
     return _close(
         rollout,
         actor=actor,

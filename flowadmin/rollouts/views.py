@@ -21,16 +21,18 @@ from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
 from flowadmin.changes import services as changes_services
+from flowadmin.changes.forms import ApproveForm
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents
-from flowadmin.rollouts import plan, selectors, services
-from flowadmin.rollouts.forms import ApproveForm, RejectForm, RolloutForm
+from flowadmin.policy.rules import Requirement
+from flowadmin.rollouts import plan, policy, selectors, services
+from flowadmin.rollouts.forms import RejectForm, RolloutForm
 from flowadmin.rollouts.models import Rollout, RolloutStep
 from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
-NEEDS_PROPOSE = "Proposing rollouts needs the Onboarding staff role."
-NEEDS_APPROVE = "Approving, rejecting and resuming rollouts needs the Approvers role."
+NEEDS_PROPOSE = policy.NOT_PROPOSER
+NEEDS_APPROVE = policy.NOT_APPROVER
 PROPOSED = "Rollout #{pk} was submitted for review."
 APPROVED = "You approved rollout #{pk}."
 COMPLETED = "Rollout #{pk} is complete: every sandbox carries the change."
@@ -69,7 +71,10 @@ def _new_context(form: RolloutForm, *, submitted: bool, prefill: selectors.Prefi
         "plan": plan.rollout_plan(specs=form.chosen(), added=form.added, removed=form.removed) if typed else [],
         "prefill": prefill,
         "error": error,
-        "prod_approvals": settings.FLOWADMIN_ROLLOUT_PROD_APPROVALS,
+        "approvals_by_tier": {
+            "production": settings.FLOWADMIN_APPROVALS_PRODUCTION,
+            "development": settings.FLOWADMIN_APPROVALS_DEVELOPMENT,
+        },
     }
 
 
@@ -135,7 +140,7 @@ class StepView:
     step: RolloutStep
     change_request: ChangeRequest
     change: preview.DocumentChange | None
-    needed: int
+    needed: Requirement
     check_wanted: bool
     check: changes_services.RemoteCheck | None = None
 
@@ -162,7 +167,7 @@ def _step_view(rollout: Rollout, step: RolloutStep, *, check=None, with_change: 
         step=step,
         change_request=cr,
         change=change,
-        needed=selectors.approvals_needed(rollout=rollout, step=step),
+        needed=policy.step_requirement(step),
         check_wanted=rollout.is_open and cr.status in CHECKED_STATUSES,
         check=check,
     )
@@ -176,32 +181,45 @@ def _detail_context(request, rollout: Rollout, *, checked: RolloutStep | None = 
         for step in steps
     ]
     next_step = selectors.rollout_next_step(steps=steps)
-    approvals = selectors.rollout_approvals(rollout=rollout)
-    is_author = selectors.rollout_is_author(rollout=rollout, user=user)
-    approver = user.has_perm(APPROVE_CHANGE) and not is_author
-    has_approved = any(a.approver_id == user.pk or a.approver_username == user.get_username() for a in approvals)
-    most_needed = max((view.needed for view in views if view.change_request.status != "applied"), default=0)
+    approvals = policy.approvals(rollout)
+    next_view = next((view for view in views if next_step is not None and view.step.pk == next_step.pk), None)
     stopped_at = next((view for view in views if view.step.position == rollout.stopped_position), None)
+    production = policy.comment_required(steps)
     context = {
         "rollout": rollout,
         "steps": views,
         "next_step": next_step,
-        "next_needed": selectors.approvals_needed(rollout=rollout, step=next_step) if next_step else 0,
+        "next_needed": next_view.needed if next_view else None,
+        "next_waiting": policy.step_waiting(next_step, approvals, next_view.needed) if next_view else "",
         "approvals": approvals,
-        "is_author": is_author,
-        "has_approved": has_approved,
+        "is_author": policy.is_author(user, rollout),
+        "has_approved": any(approval.approver_id == user.pk for approval in approvals),
         "stopped_at": stopped_at,
-        "can_approve_this": approver and rollout.is_open and not has_approved and len(approvals) < most_needed,
-        "can_resume_this": approver and (rollout.status == Rollout.Status.STOPPED or rollout.is_abandoned),
-        "can_reject_this": approver and rollout.is_decidable,
-        "can_withdraw_this": is_author and rollout.is_decidable,
-        "can_rebase": rollout.status == Rollout.Status.STOPPED and (is_author or user.has_perm(PROPOSE_CHANGE)),
+        "can": policy.decisions(user, rollout, given=approvals, steps=steps),
+        "frozen": next((view.needed for view in views if view.needed.freeze is not None), None),
+        "requirement": _approval_requirement(production, views),
         "events": selectors.rollout_events(rollout=rollout),
         "approve_form": ApproveForm(initial={"digest": rollout.digest}),
+        "approvals_production": production,
         "reject_form": RejectForm(),
     }
     context.update(extra)
     return context
+
+
+def _approval_requirement(production: bool, views: list[StepView]) -> dict:
+    """What the approve form asks for: a comment (and a confirmation) when a production step may
+    start, the emergency flag while a freeze holds one of the steps not applied yet."""
+    frozen = next(
+        (view.needed for view in views if view.needed.freeze is not None and view.change_request.status != "applied"),
+        None,
+    )
+    return {
+        "tier": "production" if production else "development",
+        "emergency_only": frozen is not None,
+        "freeze": frozen.freeze if frozen else None,
+        "count": frozen.count if frozen else 0,
+    }
 
 
 @require_GET
@@ -234,9 +252,8 @@ def _tell_outcome(request, rollout: Rollout) -> None:
         steps = selectors.rollout_steps(rollout=rollout)
         step = selectors.rollout_next_step(steps=steps)
         if step is not None and any(item.change_request.status == "applied" for item in steps):
-            missing = selectors.approvals_needed(rollout=rollout, step=step) - selectors.rollout_approval_count(
-                rollout=rollout
-            )
+            given, needed = policy.approvals(rollout), policy.step_requirement(step)
+            missing = max(needed.count - len(given), 1)
             plural = "s" if missing != 1 else ""
             messages.warning(
                 request, WAITING.format(pk=rollout.pk, sandbox=step.sandbox, missing=missing, plural=plural)
@@ -247,11 +264,24 @@ def _tell_outcome(request, rollout: Rollout) -> None:
 @PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def approve(request, pk: int):
     rollout = selectors.rollout_get(pk=pk)
-    digest = request.POST.get("digest", "")
+    form = ApproveForm(request.POST)
+    data = form.cleaned_data if form.is_valid() else {"comment": "", "emergency": False, "confirmed": False}
+    steps = selectors.rollout_steps(rollout=rollout)
+    may = policy.can_approve(request.user, rollout, given=policy.approvals(rollout), steps=steps)
+    reviewed = request.POST.get("digest", "") == rollout.digest  # else the service refuses it, audited
+    if form.is_valid() and may and reviewed and policy.comment_required(steps) and not data["confirmed"]:
+        context = {**_detail_context(request, rollout), "confirm_form": form}
+        return render(request, "rollouts/confirm_approve.html", context)
     return PAGES.decide(
         request,
         rollout,
-        lambda: services.rollout_approve(rollout=rollout, approver=request.user, digest=digest),
+        lambda: services.rollout_approve(
+            rollout=rollout,
+            approver=request.user,
+            digest=request.POST.get("digest", ""),
+            comment=data["comment"],
+            emergency=data["emergency"],
+        ),
         success=APPROVED.format(pk=pk),
         outcome=_tell_outcome,
     )

@@ -90,4 +90,32 @@
     area.dispatchEvent(new Event("input", { bubbles: true }));
     area.focus();
   });
+
+  // Confirmation of a production approval: <form data-confirm="#dialog"> opens that <dialog> (which says
+  // what is approved) instead of submitting; its [data-confirm-yes] button submits the form with
+  // confirmed=on, [data-confirm-no] closes it. Without JavaScript the server asks on a page of its own.
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (!form) return;
+    var confirmed = form.querySelector("[data-confirmed]");
+    if (confirmed && confirmed.value === "on") return;
+    var dialog = document.querySelector(form.getAttribute("data-confirm"));
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    if (!form.reportValidity()) { event.preventDefault(); return; }
+    event.preventDefault();
+    dialog.confirmForm = form;
+    dialog.showModal();
+  });
+  document.addEventListener("click", function (event) {
+    var yes = event.target.closest("[data-confirm-yes]");
+    var no = event.target.closest("[data-confirm-no]");
+    if (!yes && !no) return;
+    var dialog = event.target.closest("dialog");
+    if (!dialog) return;
+    dialog.close();
+    if (yes && dialog.confirmForm) {
+      dialog.confirmForm.querySelector("[data-confirmed]").value = "on";
+      dialog.confirmForm.requestSubmit();
+    }
+  });
 })();

@@ -294,13 +294,17 @@ def test_one_failing_sandbox_does_not_stop_the_others(fake_client, settings):
 
 
 @pytest.mark.django_db
-def test_configured_sandboxes_are_synced_without_asking_the_sandbox_api(fake_client, settings):
+def test_configured_sandboxes_are_synced_asking_the_sandbox_api_only_for_types_it_does_not_know(fake_client, settings):
     settings.FLOWADMIN_SANDBOXES = ["dev"]
 
     results = sandboxes_sync()
 
     assert [result.sandbox for result in results] == ["dev"]
-    assert ("sandboxes", None) not in fake_client.calls
+    assert fake_client.calls.count(("sandboxes", None)) == 1
+    assert Sandbox.objects.get(name="dev").type == "development", "its tier follows the Sandbox API's type"
+
+    sandboxes_sync()
+    assert fake_client.calls.count(("sandboxes", None)) == 1, "a type once known is not asked again"
 
 
 @pytest.mark.django_db

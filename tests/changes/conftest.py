@@ -2,7 +2,7 @@
 
 import pytest
 
-from flowadmin.changes import services
+from flowadmin.changes import common
 from tests.catalog.factories import make_connection_spec, make_flowspec, make_sandbox
 from tests.changes.fakes import FakeFlowService
 
@@ -64,7 +64,7 @@ def remote(monkeypatch, catalog, streaming_spec, rest_spec):
     fake = FakeFlowService()
     fake.add("dev", streaming_spec.document)
     fake.add("dev", rest_spec.document)
-    monkeypatch.setattr(services, "get_client", lambda: fake)
+    monkeypatch.setattr(common, "get_client", lambda: fake)
     return fake
 
 

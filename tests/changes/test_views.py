@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from flowadmin.audit.models import AuditEvent
+from flowadmin.catalog.models import FlowSpec
 from flowadmin.changes import preview, views
 from flowadmin.changes.context_processors import pending_count
 from flowadmin.changes.forms import EMPTY_NEEDS_CONFIRMATION
@@ -393,7 +394,7 @@ def test_the_request_page_renders_from_the_database_and_loads_the_check(
     assert remote.calls == []  # the remote check comes as a fragment
     assert f'hx-get="{detail_url(change_request, "check")}" hx-trigger="load"' in response.text
     assert f'href="{detail_url(change_request, "check")}"' in response.text
-    assert f'<input type="hidden" name="digest" value="{change_request.digest}">' in response.text
+    assert f'name="digest" value="{change_request.digest}"' in response.text
     assert "Approve and apply" in response.text
     assert "Reject" in response.text
     assert "change.proposed" in response.text
@@ -422,9 +423,14 @@ def test_the_check_fragment_and_its_page_without_javascript(client, remote, stre
     changed["version"] = "9"
     remote.add("dev", changed)
     fragment = client.get(detail_url(change_request, "check"), **HTMX)
-    assert "remote changed — rebase needed" in fragment.text
+    assert "remote changed — applies cleanly" in fragment.text
     assert '<span class="line add">  &quot;version&quot;: &quot;9&quot;,</span>' in fragment.text
-    assert AuditEvent.objects.count() == 1
+    # The remote differs from the cache: the cache and its history take it, as a sync would, audited once.
+    assert FlowSpec.objects.get(pk=streaming_spec.pk).document["version"] == "9"
+    actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
+    assert actions == ["change.proposed", "flowspec.changed_remotely"]
+    client.get(detail_url(change_request, "check"), **HTMX)
+    assert AuditEvent.objects.count() == 2
 
 
 def test_a_remote_error_in_the_check_shows_its_title_and_request_id(client, remote, streaming_spec, staff_user):

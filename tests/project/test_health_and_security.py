@@ -61,7 +61,12 @@ def test_production_settings_turn_the_emulator_off_unless_asked():
     code = "from django.conf import settings as s; print(s.FLOWADMIN_EMULATOR, s.PLATFORM_URL, s.SESSION_COOKIE_SECURE)"
     run = lambda **extra: subprocess.run(  # noqa: E731
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT, env=_production_env(**extra), capture_output=True, text=True, timeout=60, check=True,
+        cwd=ROOT,
+        env=_production_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout.split()
     assert run() == ["False", "https://platform.adobe.io", "True"]
     assert run(FLOWADMIN_EMULATOR="on")[0] == "True"

@@ -15,7 +15,11 @@ def test_production_settings_serve_the_htmx_fragments_from_the_template_cache():
     )
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.template.loaders.cached"]

@@ -98,9 +98,9 @@ def test_eight_approvers_clicking_at_once_send_exactly_one_put(remote, staff_use
         browsers.append(browser)
 
     def click(browser):
-        return lambda: browser.post(
-            f"/changes/{change_request.pk}/approve/", {"digest": change_request.digest}, follow=True
-        ).text
+        return lambda: (
+            browser.post(f"/changes/{change_request.pk}/approve/", {"digest": change_request.digest}, follow=True).text
+        )
 
     pages = in_threads(*(click(browser) for browser in browsers))
 
@@ -124,9 +124,11 @@ def test_two_approvals_in_one_sandbox_at_once_both_apply_and_neither_is_lost(
     remote.add_fault(action="delay", method="PUT", path=f"{FLOW_SPECS}/*", delay_ms=500, times=2)
 
     def approve(change_request, reviewer):
-        return lambda: services.change_request_approve(
-            change_request=change_request, reviewer=reviewer, digest=change_request.digest
-        ).status
+        return lambda: (
+            services.change_request_approve(
+                change_request=change_request, reviewer=reviewer, digest=change_request.digest
+            ).status
+        )
 
     results = in_threads(approve(streaming, approver_user), approve(rest, second_approver))
 
@@ -165,7 +167,6 @@ def test_a_remote_change_racing_an_approval_makes_it_stale_and_is_kept(remote, s
     assert [entry["status"] for entry in remote.log(method="PUT")] == [200]  # only the other party's
     assert story(change_request)[-1] == ("change.stale", "success")
     assert "audit chain intact" in audit_verify().lower()
-
 
 
 def test_a_sync_running_while_a_change_applies_leaves_the_cache_equal_to_the_remote(remote, staff_user, approver_user):

@@ -3,7 +3,7 @@ remote holding the same documents; the change-request services (which apply the 
 
 import pytest
 
-from flowadmin.changes import services as changes_services
+from flowadmin.changes import common as changes_common
 from tests.catalog.factories import make_connection_spec, make_flowspec, make_sandbox
 from tests.rollouts.fakes import SandboxFakeFlowService
 
@@ -41,5 +41,5 @@ def remote(monkeypatch, specs):
     fake = SandboxFakeFlowService()
     for name, spec in specs.items():
         fake.add(name, spec.document)
-    monkeypatch.setattr(changes_services, "get_client", lambda: fake)
+    monkeypatch.setattr(changes_common, "get_client", lambda: fake)
     return fake

@@ -91,7 +91,10 @@ def test_a_failing_stage_stops_the_rollout_and_resume_finishes_it_without_a_seco
     assert detail.status_code == 200
     check = client.get(reverse("rollouts:check", args=[rollout.pk, 3]), HTTP_HX_REQUEST="true")
     assert "still applies" in check.text
-    client.post(reverse("rollouts:approve", args=[rollout.pk]), {"digest": rollout.digest})
+    client.post(
+        reverse("rollouts:approve", args=[rollout.pk]),
+        {"digest": rollout.digest, "comment": "Checked.", "confirmed": "on"},
+    )
 
     # Stopped at stage: dev applied, stage refused by the service, prod untouched.
     rollout.refresh_from_db()
@@ -110,7 +113,10 @@ def test_a_failing_stage_stops_the_rollout_and_resume_finishes_it_without_a_seco
 
     # prod needs a second approver; approving a stopped rollout sends nothing.
     client.force_login(second_approver)
-    client.post(reverse("rollouts:approve", args=[rollout.pk]), {"digest": rollout.digest})
+    client.post(
+        reverse("rollouts:approve", args=[rollout.pk]),
+        {"digest": rollout.digest, "comment": "Checked.", "confirmed": "on"},
+    )
     assert sum(len(puts(emulator, name)) for name in ORDER) == 2
 
     response = client.post(reverse("rollouts:resume", args=[rollout.pk]))
@@ -174,16 +180,20 @@ def test_prod_waits_for_a_second_distinct_approver_and_the_author_cannot_be_one(
     )
 
     with pytest.raises(services.RolloutForbidden):
-        services.rollout_approve(rollout=rollout, approver=author, digest=rollout.digest)
-    waiting = services.rollout_approve(rollout=rollout, approver=approver_user, digest=rollout.digest)
+        services.rollout_approve(rollout=rollout, approver=author, digest=rollout.digest, comment="Checked.")
+    waiting = services.rollout_approve(
+        rollout=rollout, approver=approver_user, digest=rollout.digest, comment="Checked."
+    )
     assert waiting.status == "pending"
     assert step_statuses(waiting) == ["applied", "applied", "pending"]
     assert puts(emulator, "prod") == []
     with pytest.raises(services.RolloutForbidden):
-        services.rollout_approve(rollout=waiting, approver=approver_user, digest=waiting.digest)
+        services.rollout_approve(rollout=waiting, approver=approver_user, digest=waiting.digest, comment="Checked.")
     assert puts(emulator, "prod") == []
 
-    done = services.rollout_approve(rollout=waiting, approver=second_approver, digest=waiting.digest)
+    done = services.rollout_approve(
+        rollout=waiting, approver=second_approver, digest=waiting.digest, comment="Checked."
+    )
 
     assert done.status == "completed"
     assert [len(puts(emulator, name)) for name in ORDER] == [1, 1, 1]
@@ -208,7 +218,7 @@ def test_concurrent_approvals_and_resumes_send_exactly_one_put_per_sandbox(
         try:
             start.wait()
             current = Rollout.objects.get(pk=rollout.pk)
-            services.rollout_approve(rollout=current, approver=approver, digest=current.digest)
+            services.rollout_approve(rollout=current, approver=approver, digest=current.digest, comment="Checked.")
             current = Rollout.objects.get(pk=rollout.pk)
             if current.status == "stopped":
                 services.rollout_resume(rollout=current, approver=approver)

@@ -7,7 +7,7 @@ from flowadmin.audit.models import AuditEvent
 from flowadmin.changes import services as changes_services
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents
-from flowadmin.rollouts import selectors, services
+from flowadmin.rollouts import policy, selectors, services
 from flowadmin.rollouts.models import Rollout, RolloutApproval
 from flowadmin.rollouts.plan import NOTHING_HERE, OPEN_HERE, UNKNOWN_HERE
 from flowadmin.rollouts.services import (
@@ -42,7 +42,7 @@ def propose(author, *, sandboxes=ORDER, add=(ACME_EVENTS,), remove=(), reason="A
 
 def approve(rollout, approver):
     rollout = Rollout.objects.get(pk=rollout.pk)
-    return services.rollout_approve(rollout=rollout, approver=approver, digest=rollout.digest)
+    return services.rollout_approve(rollout=rollout, approver=approver, digest=rollout.digest, comment="Checked.")
 
 
 def statuses(rollout) -> list[str]:
@@ -240,7 +240,7 @@ def test_staff_cannot_approve(remote, staff_user, other_staff_user):
 
 
 def test_one_approval_is_enough_for_prod_when_the_setting_says_so(remote, settings, staff_user, approver_user):
-    settings.FLOWADMIN_ROLLOUT_PROD_APPROVALS = 1
+    settings.FLOWADMIN_APPROVALS_PRODUCTION = 1
     rollout = propose(staff_user)
 
     assert approve(rollout, approver_user).status == "completed"
@@ -402,7 +402,7 @@ def test_a_stale_step_stops_the_rollout_and_must_be_rebased_then_approved_again(
     assert rebased.status == "pending"
     assert rebased.digest != stopped.digest
     assert statuses(rebased) == ["applied", "pending"]
-    assert selectors.rollout_approval_count(rollout=rebased) == 0  # the old approval was for another digest
+    assert policy.approvals(rebased) == []  # the old approval was for another digest
     done = approve(rebased, second_approver)
     assert done.status == "completed"
     assert remote_ids(remote, "stage")[-2:] == [SEGMENT, ACME_EVENTS]  # the remote change survived

@@ -53,7 +53,7 @@ MATRIX = {
     "resume": ("post", (302, 403, 403, 302, 403)),
     "reject": ("post", (302, 403, 403, 302, 403)),
     "withdraw": ("post", (302, 403, 302, 403, 403)),
-    "rebase": ("post", (302, 403, 302, 403, 403)),
+    "rebase": ("post", (302, 403, 302, 302, 403)),
     "drift": ("get", (302, 200, 200, 200, 200)),
 }
 
@@ -76,7 +76,7 @@ def test_every_view_checks_who_may_use_it(client, request, remote, staff_user, n
     if role != "anonymous":
         client.force_login(request.getfixturevalue(role))
     method, expected = MATRIX[name]
-    data = {"digest": rollout.digest, "comment": "No", **form()} if method == "post" else None
+    data = {"digest": rollout.digest, "comment": "No", "confirmed": "on", **form()} if method == "post" else None
 
     response = getattr(client, method)(url_of(name, rollout), data)
 
@@ -88,7 +88,10 @@ def test_every_view_checks_who_may_use_it(client, request, remote, staff_user, n
 def test_a_refusal_says_why(staff_client, remote, staff_user):
     rollout = propose(staff_user)
 
-    response = staff_client.post(reverse("rollouts:approve", args=[rollout.pk]), {"digest": rollout.digest})
+    response = staff_client.post(
+        reverse("rollouts:approve", args=[rollout.pk]),
+        {"digest": rollout.digest, "comment": "Checked.", "confirmed": "on"},
+    )
 
     assert response.status_code == 403
     assert "needs the Approvers role" in visible_text(response.text)
@@ -100,7 +103,10 @@ def test_the_author_is_refused_even_as_a_superuser(client, remote, django_user_m
     client.force_login(lead)
 
     page = client.get(reverse("rollouts:detail", args=[rollout.pk]))
-    response = client.post(reverse("rollouts:approve", args=[rollout.pk]), {"digest": rollout.digest})
+    response = client.post(
+        reverse("rollouts:approve", args=[rollout.pk]),
+        {"digest": rollout.digest, "comment": "Checked.", "confirmed": "on"},
+    )
 
     assert ">Approve</button>" not in page.text
     assert response.status_code == 403
@@ -221,7 +227,9 @@ def test_approving_through_the_page_applies_what_it_allows_and_says_what_waits(a
     rollout = propose(staff_user)
 
     response = approver_client.post(
-        reverse("rollouts:approve", args=[rollout.pk]), {"digest": rollout.digest}, follow=True
+        reverse("rollouts:approve", args=[rollout.pk]),
+        {"digest": rollout.digest, "comment": "Checked.", "confirmed": "on"},
+        follow=True,
     )
 
     text = visible_text(response.text)
@@ -233,7 +241,7 @@ def test_approving_through_the_page_applies_what_it_allows_and_says_what_waits(a
 def test_a_stopped_rollout_says_where_and_offers_resume(client, remote, staff_user, approver_user):
     rollout = propose(staff_user, sandboxes=["dev", "stage"])
     remote.fail_in("stage", "put", server_error(503, request_id="req-stage-1"))
-    services.rollout_approve(rollout=rollout, approver=approver_user, digest=rollout.digest)
+    services.rollout_approve(rollout=rollout, approver=approver_user, digest=rollout.digest, comment="Checked.")
     client.force_login(approver_user)
 
     page = client.get(reverse("rollouts:detail", args=[rollout.pk]))
@@ -269,7 +277,7 @@ def test_the_list_shows_rollouts_with_their_status_and_sandboxes(approver_client
     assert f"#{rollout.pk}" in text
     assert "dev → stage → prod" in text
     assert "pending" in text
-    services.rollout_approve(rollout=rollout, approver=approver_user, digest=rollout.digest)
+    services.rollout_approve(rollout=rollout, approver=approver_user, digest=rollout.digest, comment="Checked.")
     awaiting = approver_client.get(reverse("rollouts:list"), {"show": "awaiting"})
     assert f"#{rollout.pk}" not in visible_text(awaiting.text)
 
@@ -336,7 +344,7 @@ def test_a_stale_step_shows_what_changed_and_offers_its_author_the_rebase(client
     document = remote.document("stage", STREAMING_ID)
     document["sourceConnectionSpecIds"] = [*document["sourceConnectionSpecIds"], UNKNOWN]
     remote.add("stage", document)
-    services.rollout_approve(rollout=rollout, approver=approver_user, digest=rollout.digest)
+    services.rollout_approve(rollout=rollout, approver=approver_user, digest=rollout.digest, comment="Checked.")
     client.force_login(staff_user)
 
     page = client.get(reverse("rollouts:detail", args=[rollout.pk]))

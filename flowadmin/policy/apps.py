@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PolicyConfig(AppConfig):
+    name = "flowadmin.policy"
+    verbose_name = "Approval policy"
