@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "flowadmin.accounts.context_processors.navigation",
                 "flowadmin.changes.context_processors.pending_count",
+                "flowadmin.policy.context_processors.frozen_count",
             ],
             "loaders": [
                 (

@@ -58,14 +58,17 @@ class ActionPages:
     def refused(self, request: HttpRequest, message: str, subject: Any = None) -> HttpResponse:
         return render(request, self.refused_template, {"message": message, self.subject_name: subject}, status=403)
 
-    def permission_or_403(self, permission: str, message: str):
-        """Like `permission_required(raise_exception=True)`, but the 403 page says what is missing."""
+    def allowed_or_403(self, decide: Callable[[Any], Any]):
+        """A view only for those ``decide(user)`` allows (a rule book's ``can_*`` returning a Decision);
+        anyone else gets the 403 page with the decision's reason. Decisions on one subject (approve,
+        reject, ...) are left to the services, which refuse with the same sentences and audit it."""
 
         def decorator(view):
             @functools.wraps(view)
             def wrapper(request, *args, **kwargs):
-                if not request.user.has_perm(permission):
-                    return self.refused(request, message)
+                decision = decide(request.user)
+                if not decision:
+                    return self.refused(request, decision.reason)
                 return view(request, *args, **kwargs)
 
             return wrapper

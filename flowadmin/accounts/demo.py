@@ -4,9 +4,21 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from flowadmin.accounts.roles import APPROVERS_GROUP, AUDITORS_GROUP, STAFF_GROUP, ensure_roles
+from flowadmin.accounts.roles import (
+    APPROVERS_GROUP,
+    AUDITORS_GROUP,
+    FREEZE_MANAGERS_GROUP,
+    STAFF_GROUP,
+    ensure_roles,
+)
 
-DEMO_USERS = {"staff": STAFF_GROUP, "approver": APPROVERS_GROUP, "auditor": AUDITORS_GROUP}
+# A production sandbox needs two approvers: the demo has two; the first also manages freezes.
+DEMO_USERS = {
+    "staff": [STAFF_GROUP],
+    "approver": [APPROVERS_GROUP, FREEZE_MANAGERS_GROUP],
+    "approver2": [APPROVERS_GROUP],
+    "auditor": [AUDITORS_GROUP],
+}
 DEMO_REFUSED = "Demo users are only created while the embedded emulator is in use and DEBUG is on."
 
 
@@ -20,10 +32,10 @@ def demo_users_create(*, password: str) -> list[str]:
         raise PermissionError(DEMO_REFUSED)
     ensure_roles()
     user_model = get_user_model()
-    for username, group_name in DEMO_USERS.items():
+    for username, group_names in DEMO_USERS.items():
         user, _ = user_model.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
         user.set_password(password)
         user.is_active = True
         user.save()
-        user.groups.set([Group.objects.get(name=group_name)])
+        user.groups.set(Group.objects.filter(name__in=group_names))
     return list(DEMO_USERS)

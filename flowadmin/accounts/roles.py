@@ -8,20 +8,24 @@ groups come back after a database flush (as transactional tests do).
 PROPOSE_CHANGE = "accounts.propose_change"
 APPROVE_CHANGE = "accounts.approve_change"
 VIEW_AUDIT = "accounts.view_audit"
+MANAGE_FREEZES = "accounts.manage_freezes"
 
 STAFF_GROUP = "Onboarding staff"
 APPROVERS_GROUP = "Approvers"
 AUDITORS_GROUP = "Auditors"
+FREEZE_MANAGERS_GROUP = "Freeze managers"
 
 PERMISSIONS = {
     "propose_change": "Can propose changes to flow specs",
     "approve_change": "Can approve or reject change requests",
     "view_audit": "Can query and export the audit log",
+    "manage_freezes": "Can declare and end change freezes",
 }
 GROUPS = {
     STAFF_GROUP: ["propose_change"],
     APPROVERS_GROUP: ["approve_change"],
     AUDITORS_GROUP: ["view_audit"],
+    FREEZE_MANAGERS_GROUP: ["manage_freezes"],
 }
 ROLE_BY_GROUP = {STAFF_GROUP: "staff", APPROVERS_GROUP: "approver", AUDITORS_GROUP: "auditor"}
 

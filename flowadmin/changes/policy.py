@@ -193,8 +193,10 @@ def can_withdraw(user, change_request: ChangeRequest) -> Decision:
 
 
 def can_edit(user, change_request: ChangeRequest) -> Decision:
-    if not is_author(user, change_request) or not user.has_perm(PROPOSE_CHANGE):
+    if not is_author(user, change_request):
         return refused(NOT_AUTHOR)
+    if not user.has_perm(PROPOSE_CHANGE):
+        return refused(NOT_PROPOSER)
     rollout = owner_rollout_id(change_request)
     if rollout is not None:
         return refused(ROLLOUT_STEP.format(pk=change_request.pk, rollout=rollout))
@@ -268,10 +270,10 @@ def check_proposer(user) -> None:
 
 def check_approver(user, change_request: ChangeRequest, *, action: str, rollout=None) -> None:
     """Approver role and four eyes; a rollout's step only through that rollout (``rollout``)."""
-    if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_CHANGE):
-        raise refuse(change_request, action=action, actor=user, message=NOT_APPROVER)
     if is_author(user, change_request):
         raise refuse(change_request, action=action, actor=user, message=FOUR_EYES)
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(APPROVE_CHANGE):
+        raise refuse(change_request, action=action, actor=user, message=NOT_APPROVER)
     check_owner(user, change_request, action=action, rollout=rollout)
 
 
@@ -286,6 +288,13 @@ def check_owner(user, change_request: ChangeRequest, *, action: str, rollout=Non
     else:
         message = NOT_ROLLOUT_STEP.format(pk=change_request.pk, rollout=given)
     raise refuse(change_request, action=action, actor=user, message=message)
+
+
+def check_editor(user, change_request: ChangeRequest) -> None:
+    """The author, still onboarding staff, edits a request that is no rollout's step."""
+    check_author(user, change_request, action="change.edited")
+    if not user.has_perm(PROPOSE_CHANGE):
+        raise refuse(change_request, action="change.edited", actor=user, message=NOT_PROPOSER)
 
 
 def check_author(user, change_request: ChangeRequest, *, action: str, rollout=None) -> None:

@@ -113,7 +113,7 @@ def change_request_edit(
 
     The request keeps its number; its digest changes, so the approvals given so far are dismissed
     (and the audit event says how many). The same checks as a proposal apply."""
-    policy.check_author(actor, change_request, action="change.edited")
+    policy.check_editor(actor, change_request)
     reason = (reason or "").strip()
     if not reason:
         raise ProposalError(REASON_REQUIRED, change_request=change_request)

@@ -14,7 +14,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.catalog import selectors as catalog_selectors
 from flowadmin.changes import policy, preview, selectors, services
 from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, ChangeRequestRefForm, RejectForm
@@ -141,12 +140,16 @@ def _with_added_id(post):
 
 
 @require_http_methods(["GET", "POST"])
-@PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
 def edit(request, sandbox: str, spec_id: str):
     """Propose a change; or, with ``?edit=<pk>``, edit the author's pending request; with ``?revise=<pk>``,
     revise a rejected or withdrawn one (the new request links to it)."""
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
     context = selectors.id_context(flow_spec=spec)
+    refs = ChangeRequestRefForm(request.POST or None)
+    if not (request.method == "POST" and refs.is_valid() and refs.cleaned_data["editing"]):
+        decision = policy.can_propose(request.user)  # editing a request: the service says who may
+        if not decision:
+            return PAGES.refused(request, decision.reason)
     if request.method == "GET" or "add_id" in request.POST:
         initial, references = _initial(request, spec)
         data = _with_added_id(request.POST) if request.method == "POST" else None
@@ -190,7 +193,7 @@ def edit(request, sandbox: str, spec_id: str):
 
 @live_preview(heading="Preview", heading_id="preview-heading")
 @require_POST
-@PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+@PAGES.allowed_or_403(policy.can_propose)
 def preview_view(request, sandbox: str, spec_id: str):
     """The live preview: the fragment for htmx, the whole edit page without JavaScript. Saves nothing."""
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
@@ -318,7 +321,6 @@ def _confirm_page(request, change_request: ChangeRequest, form: ApproveForm, *, 
 
 
 @require_POST
-@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def approve(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
     form = ApproveForm(request.POST)
@@ -340,7 +342,6 @@ def approve(request, pk: int):
 
 
 @require_POST
-@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def approve_rebased(request, pk: int):
     """Approve the change rebased onto the remote document the check showed (its hash is posted)."""
     change_request = selectors.change_request_get(pk=pk)
@@ -389,7 +390,6 @@ def _tell_outcome(request, result: ChangeRequest) -> None:
 
 
 @require_POST
-@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def reject(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
     form = RejectForm(request.POST)
@@ -416,7 +416,6 @@ def withdraw(request, pk: int):
 
 
 @require_POST
-@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def retry(request, pk: int):
     change_request = selectors.change_request_get(pk=pk)
     return PAGES.decide(

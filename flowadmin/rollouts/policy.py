@@ -168,9 +168,16 @@ def refuse(rollout: Rollout, *, action: str, actor, message: str, step: RolloutS
     return RolloutForbidden(message, rollout=rollout)
 
 
-def check_proposer(user) -> None:
+def can_propose(user) -> Decision:
     if not getattr(user, "is_authenticated", False) or not user.has_perm(PROPOSE_CHANGE):
-        raise RolloutForbidden(NOT_PROPOSER)
+        return refused(NOT_PROPOSER)
+    return ALLOWED
+
+
+def check_proposer(user) -> None:
+    decision = can_propose(user)
+    if not decision:
+        raise RolloutForbidden(decision.reason)
 
 
 def check_approver(user, rollout: Rollout, *, action: str) -> None:

@@ -17,7 +17,6 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
 from flowadmin.changes import services as changes_services
@@ -79,7 +78,7 @@ def _new_context(form: RolloutForm, *, submitted: bool, prefill: selectors.Prefi
 
 
 @require_http_methods(["GET", "POST"])
-@PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+@PAGES.allowed_or_403(policy.can_propose)
 def new(request):
     data = request.POST if request.method == "POST" else request.GET
     candidates = selectors.rollout_candidates_or_404(spec_id=data.get("spec_id", ""))
@@ -115,7 +114,7 @@ def new(request):
 
 @live_preview(heading="What will happen, sandbox by sandbox", heading_id="plan-heading", lists=2)
 @require_POST
-@PAGES.permission_or_403(PROPOSE_CHANGE, NEEDS_PROPOSE)
+@PAGES.allowed_or_403(policy.can_propose)
 def preview_view(request):
     """The per-sandbox preview: the fragment for htmx, the whole form page without. Saves nothing."""
     candidates = selectors.rollout_candidates_or_404(spec_id=request.POST.get("spec_id", ""))
@@ -261,7 +260,6 @@ def _tell_outcome(request, rollout: Rollout) -> None:
 
 
 @require_POST
-@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def approve(request, pk: int):
     rollout = selectors.rollout_get(pk=pk)
     form = ApproveForm(request.POST)
@@ -288,7 +286,6 @@ def approve(request, pk: int):
 
 
 @require_POST
-@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def resume(request, pk: int):
     rollout = selectors.rollout_get(pk=pk)
     return PAGES.decide(
@@ -300,7 +297,6 @@ def resume(request, pk: int):
 
 
 @require_POST
-@PAGES.permission_or_403(APPROVE_CHANGE, NEEDS_APPROVE)
 def reject(request, pk: int):
     rollout = selectors.rollout_get(pk=pk)
     form = RejectForm(request.POST)

@@ -473,7 +473,7 @@ def test_a_forged_approval_by_the_author_is_refused(client, remote, streaming_sp
     assert (event.action, event.outcome, event.actor) == ("change.approved", "failure", superuser)
 
 
-def test_a_forged_approval_by_a_viewer_is_refused_before_the_service(
+def test_a_forged_approval_by_a_viewer_is_refused_by_the_rule_book_and_audited(
     client, remote, streaming_spec, staff_user, viewer_user
 ):
     change_request = propose(streaming_spec, staff_user, add=[ACME_EVENTS])
@@ -482,7 +482,9 @@ def test_a_forged_approval_by_a_viewer_is_refused_before_the_service(
     assert response.status_code == 403
     assert views.NEEDS_APPROVE in response.text
     assert ChangeRequest.objects.get(pk=change_request.pk).status == "pending"
-    assert AuditEvent.objects.count() == 1  # the proposal only
+    refused = AuditEvent.objects.order_by("seq").last()
+    assert (refused.action, refused.outcome, refused.actor_username) == ("change.approved", "failure", "viewer")
+    assert refused.detail == f"Refused: {views.NEEDS_APPROVE}"
     assert remote.calls == []
 
 
