@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from flowadmin.catalog.models import FlowSpec, Sandbox
-from flowadmin.catalog.services import CatalogError, flowspec_cache_store
+from flowadmin.catalog.services import CatalogError, flowspec_cache_store, flowspec_remote_seen
 from flowadmin.changes import notifications
 from flowadmin.changes.common import (
     NO_ERROR,
@@ -164,6 +164,8 @@ def _record(*, change_request: ChangeRequest, actor, outcome: _Outcome, http: li
                 "patch": documents.json_patch(documents.put_body(outcome.remote), documents.put_body(outcome.after)),
             }
         elif outcome.status == "stale":
+            # The remote is not the base any more: the cache takes it, so the next proposal starts from it.
+            flowspec_remote_seen(sandbox_name=change_request.sandbox, document=outcome.remote, actor=actor)
             changes = {"status": Status.STALE, "remote_document": outcome.remote, **NO_ERROR}
             event = {
                 "action": "change.stale",

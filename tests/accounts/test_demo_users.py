@@ -24,13 +24,14 @@ def test_demo_users_are_not_created_without_the_emulator(settings):
 
 
 @pytest.mark.django_db
-def test_demo_users_get_one_role_each_and_a_second_run_resets_them(client, settings):
+def test_demo_users_cover_every_role_and_a_second_run_resets_them(client, settings):
     settings.DEBUG = True  # the test runner turns DEBUG off; seed_demo runs under development settings
     demo_users_create(password="demo-pass-1")
     demo_users_create(password="demo-pass-2")
     users = get_user_model().objects.order_by("username")
-    assert [(u.username, [g.name for g in u.groups.all()]) for u in users] == [
-        ("approver", ["Approvers"]),
+    assert [(u.username, sorted(g.name for g in u.groups.all())) for u in users] == [
+        ("approver", ["Approvers", "Freeze managers"]),
+        ("approver2", ["Approvers"]),  # a production change needs two approvers
         ("auditor", ["Auditors"]),
         ("staff", ["Onboarding staff"]),
     ]

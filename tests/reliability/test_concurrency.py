@@ -193,3 +193,29 @@ def test_a_sync_running_while_a_change_applies_leaves_the_cache_equal_to_the_rem
     assert cached(STREAMING_ID).document == after
     assert not AuditEvent.objects.filter(action="flowspec.changed_remotely").exists()
     assert "audit chain intact" in audit_verify().lower()
+
+
+def test_two_approvers_giving_the_last_two_approvals_of_a_production_change_at_once_send_one_put(
+    remote, staff_user, django_user_model
+):
+    assert sandbox_sync(sandbox_name="prod").ok
+    spec = FlowSpec.objects.get(sandbox__name="prod", spec_id=STREAMING_ID)
+    assert spec.sandbox.tier == "production"
+    change_request = propose(spec, staff_user, add=[ACME_EVENTS])
+    approvers = [make_user(django_user_model, f"prod-approver{number}", APPROVERS_GROUP) for number in range(2)]
+    remote.clear_log()
+
+    def approve(reviewer):
+        return lambda: services.change_request_approve(
+            change_request=change_request, reviewer=reviewer, digest=change_request.digest, comment="Checked."
+        ).status
+
+    statuses = sorted(in_threads(*(approve(reviewer) for reviewer in approvers)))
+
+    assert statuses == ["applied", "pending"], "one approval waited for the other, which applied the change"
+    assert len(remote.log(method="PUT")) == 1
+    final = ChangeRequest.objects.get(pk=change_request.pk)
+    assert final.status == "applied"
+    assert sorted(a.approver_username for a in final.approvals.all()) == ["prod-approver0", "prod-approver1"]
+    assert ACME_EVENTS in documents.source_ids(remote.document("prod", STREAMING_ID))
+    assert "audit chain intact" in audit_verify().lower()

@@ -67,7 +67,7 @@ def detail_url(change_request) -> str:
 
 
 def refused_events(since: int) -> list[tuple[str, str, str]]:
-    return list(AuditEvent.objects.filter(seq__gt=since).values_list("action", "outcome", "detail"))
+    return list(AuditEvent.objects.filter(seq__gt=since).order_by("seq").values_list("action", "outcome", "detail"))
 
 
 def last_seq() -> int:
@@ -108,7 +108,10 @@ def test_deciding_needs_the_approvers_role(world, staff_user, other_staff_user, 
     assert services.NOT_AUTHOR in withdraw.text
     after = snapshot(world)
     assert {**after, "audit": before["audit"]} == before
-    assert [action for action, *_ in refused_events(before["audit"][-1][0])] == ["change.withdrawn"]
+    # Every refused attempt is in the audit log, by the rule book that refused it.
+    refusals = refused_events(before["audit"][-1][0])
+    assert [action for action, *_ in refusals] == [*["change.approved", "change.rejected"] * 2, "change.withdrawn"]
+    assert all(outcome == "failure" for _action, outcome, _detail in refusals)
 
 
 def test_an_approval_carried_to_another_request_s_url_is_refused(world, staff_user, approver_user):
