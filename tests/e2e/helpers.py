@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from flowadmin.accounts.roles import ROLE_BY_GROUP
+from flowadmin.accounts import demo
 
 DEMO_PASSWORD = "flowadmin-demo"  # what seed_demo sets (settings.DEMO_PASSWORD's default)
-# seed_demo's users are named after their role: {"staff": "Onboarding staff", ...}
-DEMO_USERS = {role: group for group, role in ROLE_BY_GROUP.items()}
+# seed_demo's users, each with the roles the page header lists: {"staff": "Onboarding staff", ...}
+DEMO_USERS = {username: ", ".join(groups) for username, groups in demo.DEMO_USERS.items()}
+ROLES = ("staff", "approver", "auditor")  # one demo user per role (approver2 is a second approver)
 LOGIN_PATH = "/accounts/login/"
 
 

@@ -23,10 +23,10 @@ from .dashboard import (
     REST_STORAGE_TO_AEP,
     Dashboard,
 )
-from .helpers import DEMO_USERS, LOGIN_PATH, login
+from .helpers import LOGIN_PATH, ROLES, login
 
 ANONYMOUS = "anonymous"
-ALL_ROLES = tuple(DEMO_USERS)
+ALL_ROLES = ROLES
 SANDBOX = "stage"
 # Not a demo user: failed logins count against a username (login throttling), and the demo users
 # must stay able to log in for the rest of the session.
@@ -66,6 +66,7 @@ class Screen:
         page.goto(self.path.format(**data))
         if self.then is not None:
             self.then(page)
+            page.evaluate("window.scrollTo(0, 0)")  # the steps may have scrolled to what they used
         expect(page.locator("main h1")).to_contain_text(self.heading.format(role=role, **data))
 
 
