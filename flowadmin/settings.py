@@ -272,4 +272,6 @@ LOGGING["formatters"]["plain"] = {"()": "flowadmin.ops.logs.PlainFormatter"}  # 
 LOGGING["formatters"]["json"] = {"()": "flowadmin.ops.logs.JsonFormatter"}
 LOGGING["handlers"]["console"]["filters"] = ["correlation"]
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+if LOG_FORMAT == "json":  # Django's own console handler (DEBUG only) would write plain lines: everything via root
+    LOGGING["loggers"]["django"] = {"handlers": [], "level": LOGGING["root"]["level"], "propagate": True}
 # === end of production guards, proxy, metrics and logs ==========================================

@@ -21,7 +21,10 @@ class CorrelationIdFilter(logging.Filter):
     """Puts the current correlation id (request, command or ``with correlation():``) on each record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.correlation_id = correlation_id_current() or ""
+        # Django logs a 4xx/5xx answer ("Not Found: /x") after the middleware that holds the id has
+        # returned, with the request attached: its id is on the request.
+        request = getattr(record, "request", None)
+        record.correlation_id = correlation_id_current() or getattr(request, "correlation_id", "") or ""
         return True
 
 

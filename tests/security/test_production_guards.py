@@ -49,6 +49,11 @@ out["emulator"] = {
         secure=True,
     ).status_code,
 }
+metrics = Client(HTTP_HOST=os.environ["ALLOWED_HOSTS"])
+out["metrics"] = [
+    metrics.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code,  # plain HTTP, from the same host
+    metrics.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer " + sys.argv[3]).status_code,
+]
 print(json.dumps(out))
 """
 
@@ -101,7 +106,7 @@ def seeded():
 
 
 def served(env: dict[str, str], password: str = PUBLIC_DEMO_PASSWORD) -> dict:
-    result = run(env, sys.executable, "-c", SCRIPT, password, DEMO_SECRET)
+    result = run(env, sys.executable, "-c", SCRIPT, password, DEMO_SECRET, env.get("METRICS_TOKEN", "no-token"))
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -163,3 +168,8 @@ def test_check_reports_an_address_list_it_cannot_read(seeded):
     result = manage(production(seeded, TRUSTED_PROXIES="10.0.0.0/8,proxy.internal"), "check")
     assert result.returncode != 0
     assert "flowadmin.E010" in result.stderr and "'proxy.internal' is not an IP address or network" in result.stderr
+
+
+def test_metrics_are_closed_by_default_in_production_and_open_with_the_token(seeded):
+    assert served(production(seeded))["metrics"] == [403, 403]  # refused, not redirected to HTTPS
+    assert served(production(seeded, METRICS_TOKEN=secrets.token_urlsafe(32)))["metrics"] == [403, 200]
