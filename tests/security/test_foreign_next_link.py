@@ -23,7 +23,7 @@ from tests.reliability.helpers import close_connections, quick_retries, request_
 class Recorder(BaseHTTPRequestHandler):
     """Answers every request with an empty page and remembers it (path and headers)."""
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         self.server.requests.append((self.path, dict(self.headers)))
         body = b'{"items": []}'
         self.send_response(200)
