@@ -26,6 +26,7 @@ def environment(port: int) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "FLOWADMIN_BASE_URL": f"http://127.0.0.1:{port}",
         "FLOWADMIN_EMULATOR": "on",
+        "FLOWADMIN_EMULATOR_PUBLIC": "on",  # served under DEBUG off, on 127.0.0.1 only
     }
 
 

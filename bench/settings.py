@@ -15,6 +15,10 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# The emulator runs in the bench's own gunicorn on 127.0.0.1 under DEBUG off: the explicit opt-in
+# that production never has (flowadmin.ops.checks reports it).
+FLOWADMIN_EMULATOR_PUBLIC = True
+FLOWADMIN_EMULATOR_MOUNTED = FLOWADMIN_EMULATOR  # noqa: F405
 
 # Templates cached as under production settings (DEBUG false), whatever DEBUG the environment has.
 _partials, _inner = TEMPLATES[0]["OPTIONS"]["loaders"][0]

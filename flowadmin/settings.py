@@ -165,7 +165,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # address, that pair is refused for LOGIN_LOCKOUT_MINUTES; a successful login resets the count.
 AUTHENTICATION_BACKENDS = [
     "flowadmin.accounts.backends.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "flowadmin.accounts.backends.AccountBackend",  # ModelBackend that refuses demo users under DEBUG=false
 ]
 AXES_ENABLED = env.bool("LOGIN_THROTTLE", default=True)
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
@@ -238,3 +238,47 @@ LOGGING = {
     "loggers": {"django.server": {"level": "WARNING"}},
 }
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="flowadmin-demo")
+
+# === Production guards, proxy, metrics and logs (flowadmin.ops; README "Production") ===========
+# Kept in this one block so that other settings stay as they are.
+INSTALLED_APPS += ["flowadmin.ops"]  # deploy checks, /metrics
+
+# Behind a reverse proxy (the production default) the client's address and request id come from the
+# proxy's headers; without one those headers are the client's own words and are ignored.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=not DEBUG)
+# Proxies in front of flowadmin that each append to PROXY_CLIENT_IP_HEADER (nginx alone: 1).
+TRUSTED_PROXY_COUNT = max(1, env.int("TRUSTED_PROXY_COUNT", default=1))
+# Addresses or networks of the proxy flowadmin's server is reached from; when set, a request from any
+# other address is treated as direct (its forwarded headers ignored).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+PROXY_CLIENT_IP_HEADER = env.str("PROXY_CLIENT_IP_HEADER", default="X-Forwarded-For")
+# The proxy sets X-Request-ID on every request (replacing the client's): use it as the correlation id.
+PROXY_REQUEST_ID = env.bool("PROXY_REQUEST_ID", default=False)
+# django-axes throttles on the same real client address (flowadmin.ops.proxy).
+AXES_CLIENT_IP_CALLABLE = "flowadmin.ops.proxy.client_address"
+
+# Under DEBUG=false the emulator (public demo credentials, _faults, _log) is mounted only with this
+# explicit opt-in, which `check --deploy` still reports as an error.
+FLOWADMIN_EMULATOR_PUBLIC = env.bool("FLOWADMIN_EMULATOR_PUBLIC", default=False)
+FLOWADMIN_EMULATOR_MOUNTED = FLOWADMIN_EMULATOR and (DEBUG or FLOWADMIN_EMULATOR_PUBLIC)
+
+# /metrics (Prometheus): from these addresses/networks, or with `Authorization: Bearer METRICS_TOKEN`.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"] if DEBUG else [])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Scrapers call the server directly over the internal network: no redirect to HTTPS for /metrics.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+
+# LOG_FORMAT=json: one JSON object a line (time, level, logger, message, correlation_id).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+LOGGING["filters"] = {"correlation": {"()": "flowadmin.ops.logs.CorrelationIdFilter"}}
+LOGGING["formatters"]["plain"] = {"()": "flowadmin.ops.logs.PlainFormatter"}  # the same lines, credentials masked
+LOGGING["formatters"]["json"] = {"()": "flowadmin.ops.logs.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"] = ["correlation"]
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+if LOG_FORMAT == "json":  # Django's own console handler (DEBUG only) would write plain lines: everything via root
+    LOGGING["loggers"]["django"] = {"handlers": [], "level": LOGGING["root"]["level"], "propagate": True}
+# === end of production guards, proxy, metrics and logs ==========================================

@@ -14,6 +14,7 @@ STAFF_GROUP = "Onboarding staff"
 APPROVERS_GROUP = "Approvers"
 AUDITORS_GROUP = "Auditors"
 FREEZE_MANAGERS_GROUP = "Freeze managers"
+DEMO_GROUP = "Demo users"  # marks the users seed_demo made (flowadmin.accounts.demo); not a role
 
 PERMISSIONS = {
     "propose_change": "Can propose changes to flow specs",
@@ -54,7 +55,7 @@ def user_roles(user) -> list[str]:
     """Human names of the roles a user holds, for display."""
     if not user.is_authenticated:
         return []
-    names = [group.name for group in user.groups.all()]
+    names = [group.name for group in user.groups.all() if group.name != DEMO_GROUP]
     if user.is_superuser:
         names.insert(0, "Superuser")
     return names

@@ -2,6 +2,11 @@
 
 A request gets one from `CorrelationIdMiddleware`; management commands and background threads open
 their own with `with correlation():` (a new thread does not inherit the request's context).
+
+The id is minted here, server-side. A client's own `X-Request-ID` is never the correlation id (one
+user could otherwise make their actions look correlated with another's): it is kept apart as the
+*client request id* (`client_request_id_current`), which the audit trail notes in an event's detail.
+Only a trusted proxy's `X-Request-ID` becomes the correlation id (`flowadmin.audit.middleware`).
 """
 
 import re
@@ -13,6 +18,7 @@ from contextvars import ContextVar
 SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 _current: ContextVar[str | None] = ContextVar("flowadmin_audit_correlation_id", default=None)
+_client_request_id: ContextVar[str | None] = ContextVar("flowadmin_audit_client_request_id", default=None)
 
 
 def correlation_id_new() -> str:
@@ -40,3 +46,18 @@ def correlation(cid: str | None = None) -> Iterator[str]:
         yield value
     finally:
         _current.reset(token)
+
+
+def client_request_id_current() -> str | None:
+    """The sane `X-Request-ID` the client sent with the current request (not trusted), if any."""
+    return _client_request_id.get()
+
+
+@contextmanager
+def client_request_id(value: str | None) -> Iterator[str | None]:
+    """Make ``value`` (a sane id, or None) the current client request id inside the block."""
+    token = _client_request_id.set(correlation_id_accepted(value))
+    try:
+        yield _client_request_id.get()
+    finally:
+        _client_request_id.reset(token)

@@ -10,7 +10,12 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from flowadmin.audit.chain import event_hash
-from flowadmin.audit.correlation import correlation_id_accepted, correlation_id_current, correlation_id_new
+from flowadmin.audit.correlation import (
+    client_request_id_current,
+    correlation_id_accepted,
+    correlation_id_current,
+    correlation_id_new,
+)
 from flowadmin.audit.models import (
     GENESIS_HASH,
     SEARCH_TERM,
@@ -22,6 +27,7 @@ from flowadmin.audit.models import (
 from flowadmin.audit.redaction import BEARER, REDACTED, http_scrubbed
 from flowadmin.flowservice.documents import json_patch
 
+CLIENT_REQUEST_ID_NOTE = "[client request id: {value}]"
 UNKNOWN_ACTION = "Unknown audit action {action!r}: add it to AuditAction first."
 UNKNOWN_OUTCOME = "Unknown audit outcome {outcome!r}: use success, failure or unknown."
 NOT_JSON = "The {field} of an audit event must be JSON-serialisable."
@@ -74,6 +80,9 @@ def audit_record(
     actor_username = actor.get_username() if actor is not None else ""
     correlation_id = correlation_id_accepted(correlation_id) or correlation_id_current() or correlation_id_new()
     detail = BEARER.sub(REDACTED, detail or "")
+    client_id = client_request_id_current()
+    if client_id:  # the client's own X-Request-ID: recorded, never the correlation id
+        detail = f"{detail} {CLIENT_REQUEST_ID_NOTE.format(value=client_id)}".lstrip()
     event = AuditEvent(
         actor=actor,
         actor_username=actor_username,

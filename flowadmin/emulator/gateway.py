@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 import logging
+import re
 import socket
 import uuid
 from collections.abc import Callable
@@ -34,6 +36,7 @@ from flowadmin.emulator.models import FaultRule, Sandbox
 logger = logging.getLogger(__name__)
 
 Kind = Literal["public", "flowservice", "sandboxes", "control", "open"]
+LIST_PATH = re.compile(r"/(flowSpecs|connectionSpecs)/?$")  # the answers a next_link rule rewrites
 MALFORMED_BODY = b'{"items": [{"id": "e77fde5a-22a8-11ed-861d-0242ac120002", "name": "GenericStr'
 
 ORG_MISSING_DETAIL = "The header 'x-gw-ims-org-id' is missing in the request. Please provide the header and try again."
@@ -159,8 +162,8 @@ def _apply_fault(rule: FaultRule, request: HttpRequest, call: Call) -> HttpRespo
     if rule.action == FaultRule.Action.DELAY:
         services.delays.wait(rule.delay_ms / 1000)
         return None
-    if rule.action == FaultRule.Action.APPLY_THEN_DROP:
-        return None  # handled normally; the wrapper drops the connection afterwards
+    if rule.action in (FaultRule.Action.APPLY_THEN_DROP, FaultRule.Action.NEXT_LINK):
+        return None  # handled normally; the wrapper drops the connection / rewrites the answer afterwards
     if rule.action == FaultRule.Action.MALFORMED:
         return _malformed()
     shape = rule.shape or ("ims" if call.path.startswith("/ims/") else "flow")
@@ -168,6 +171,20 @@ def _apply_fault(rule: FaultRule, request: HttpRequest, call: Call) -> HttpRespo
     if rule.retry_after is not None:
         response["Retry-After"] = str(rule.retry_after)
     return response
+
+
+def _with_next_link(response: HttpResponse, href: str) -> HttpResponse:
+    """A successful list answer (``{"items": [...]}``) with ``_links.next.href`` set to ``href``; else as is."""
+    if response.status_code != 200 or not response.get("Content-Type", "").startswith("application/json"):
+        return response
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return response
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        return response
+    body["_links"] = {"next": {"href": href}}
+    return HttpResponse(json.dumps(body), content_type="application/json")
 
 
 def _record(request: HttpRequest, call: Call, *, status: int | None, fault: str) -> None:
@@ -215,6 +232,8 @@ def endpoint(kind: Kind) -> Callable:
                 response = _checks(request, call, kind)
             if response is None:
                 response = view(request, *args, **kwargs)
+                if fault == FaultRule.Action.NEXT_LINK and LIST_PATH.search(call.path):
+                    response = _with_next_link(response, rule.href)
             response["x-request-id"] = call.request_id
             if observed:
                 _record(request, call, status=response.status_code, fault=fault)

@@ -109,6 +109,9 @@ class FaultRule(models.Model):
         DROP = "drop"
         MALFORMED = "malformed"
         APPLY_THEN_DROP = "apply_then_drop"
+        # A list answer (flowSpecs, connectionSpecs) whose _links.next.href is the rule's `href`: a remote
+        # that points its next page elsewhere (the client must not follow it to another host).
+        NEXT_LINK = "next_link"
 
     class Shape(models.TextChoices):
         FLOW = "flow"
@@ -125,6 +128,7 @@ class FaultRule(models.Model):
     retry_after = models.PositiveIntegerField(null=True, blank=True)
     delay_ms = models.PositiveIntegerField(default=0)
     times = models.PositiveIntegerField(null=True, blank=True, help_text="remaining uses; empty = unlimited")
+    href = models.CharField(max_length=2000, blank=True, help_text="next_link: the _links.next.href answered")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -151,6 +155,7 @@ class FaultRule(models.Model):
             "retry_after": self.retry_after,
             "delay_ms": self.delay_ms,
             "times": self.times,
+            "href": self.href or None,
         }
 
 

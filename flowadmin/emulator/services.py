@@ -7,6 +7,7 @@ import threading
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -20,7 +21,7 @@ from flowadmin.emulator.validation import METADATA_FIELDS, without_metadata
 SEED_USER = "acp_foundation_connectors@AdobeID"
 SEED_CLIENT = "acp_foundation_connectors"
 
-FAULT_KEYS = ("method", "path", "sandbox", "action", "status", "shape", "retry_after", "delay_ms", "times")
+FAULT_KEYS = ("method", "path", "sandbox", "action", "status", "shape", "retry_after", "delay_ms", "times", "href")
 FAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 FAULT_NOT_OBJECT = "A fault rule must be a JSON object."
 FAULT_UNKNOWN_KEYS = "Unknown key(s) in the fault rule: {keys}. Allowed: {allowed}."
@@ -30,6 +31,7 @@ FAULT_TEXT = "'{key}' must be a string."
 FAULT_PATH = "'path' must be a glob over the path after /emulator, starting with '/' or '*'."
 FAULT_INTEGER = "'{key}' must be an integer between {low} and {high}."
 FAULT_SHAPE = "'shape' must be one of {choices}."
+FAULT_HREF = "'href' is required by next_link (and only by it): an absolute http(s) URL."
 MAX_DELAY_MS = 120_000
 
 
@@ -162,6 +164,11 @@ def fault_rule_add(*, rule: Any) -> FaultRule:
     shape = _text(rule, "shape")
     if shape and shape not in FaultRule.Shape.values:
         raise FaultRuleError(FAULT_SHAPE.format(choices=", ".join(FaultRule.Shape.values)))
+    href = _text(rule, "href")
+    if (action == FaultRule.Action.NEXT_LINK) != bool(href) or (
+        href and (urlsplit(href).scheme not in ("http", "https") or not urlsplit(href).netloc)
+    ):
+        raise FaultRuleError(FAULT_HREF)
     status = _integer(rule, "status", 100, 599)
     if status is None and action == FaultRule.Action.RESPOND:
         status = 503
@@ -175,6 +182,7 @@ def fault_rule_add(*, rule: Any) -> FaultRule:
         retry_after=_integer(rule, "retry_after", 0, 86400),
         delay_ms=_integer(rule, "delay_ms", 0, MAX_DELAY_MS) or 0,
         times=_integer(rule, "times", 1, 1_000_000),
+        href=href[:2000],
     )
 
 

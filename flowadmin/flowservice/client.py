@@ -14,9 +14,11 @@ from requests.adapters import HTTPAdapter
 from flowadmin.flowservice import documents
 from flowadmin.flowservice.auth import ImsTokenProvider
 from flowadmin.flowservice.errors import (
+    CODE_FOREIGN_LINK,
     CODE_MALFORMED,
     CODE_NOT_FOUND,
     CODE_PAGINATION_LOOP,
+    TITLE_FOREIGN_LINK,
     TITLE_MALFORMED,
     TITLE_NOT_FOUND,
     TITLE_PAGINATION_LOOP,
@@ -62,6 +64,7 @@ class FlowServiceClient:
         session: requests.Session | None = None,
     ) -> None:
         self.platform_url = platform_url.rstrip("/")
+        self._origin = _origin(self.platform_url)
         self.flow_service_url = self.platform_url + FLOW_SERVICE_PATH
         self.sandbox_api_url = self.platform_url + SANDBOX_API_PATH
         self.client_id = client_id
@@ -226,15 +229,23 @@ class FlowServiceClient:
             href = _next_href(payload)
             if not href:
                 return items
-            url, params = self._resolve(href, current=exchange.url), []
+            url, params = self._resolve(href, current=exchange.url, exchange=exchange), []
             if url in seen:
                 raise _loop(exchange)
         raise _loop(exchange)
 
-    def _resolve(self, href: str, *, current: str) -> str:
-        """A ``_links.next.href``: absolute, or relative to the Flow Service base (with or without its path)."""
-        if urlsplit(href).scheme:
-            return href
+    def _resolve(self, href: str, *, current: str, exchange: Exchange) -> str:
+        """A ``_links.next.href``: absolute, or relative to the Flow Service base (with or without its path).
+
+        An absolute link is followed only to the configured platform's scheme, host and port (HTTPS
+        with Adobe; the emulator's own address in development): the token, API key and organization
+        go with every request, so a listing that points elsewhere raises `FlowServiceError`.
+        """
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc:
+            if _origin(href, default_scheme=self._origin[0]) != self._origin:
+                raise _foreign_link(exchange, href, self.platform_url)
+            return href if parts.scheme else f"{self._origin[0]}:{href}"
         if href.startswith("?"):
             return current.split("?", 1)[0] + href
         base = urlsplit(self.flow_service_url)
@@ -283,6 +294,39 @@ def _next_href(payload: Any) -> str:
     if isinstance(nxt, dict):
         nxt = nxt.get("href")
     return nxt.strip() if isinstance(nxt, str) else ""
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str, *, default_scheme: str = "") -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in; host lower-cased, no user info."""
+    parts = urlsplit(url)
+    scheme = (parts.scheme or default_scheme).lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # not a port: matches nothing
+    return scheme, (parts.hostname or "").lower(), port if port is not None else DEFAULT_PORTS.get(scheme)
+
+
+def _foreign_link(exchange: Exchange, href: str, platform_url: str) -> FlowServiceError:
+    scheme, host, port = _origin(href, default_scheme=urlsplit(platform_url).scheme)
+    where = f"{scheme}://{host}" + (f":{port}" if port not in (None, DEFAULT_PORTS.get(scheme)) else "")
+    own_scheme, own_host, own_port = _origin(platform_url)
+    own = f"{own_scheme}://{own_host}" + (f":{own_port}" if own_port != DEFAULT_PORTS.get(own_scheme) else "")
+    return FlowServiceError(
+        status=exchange.status,
+        code=CODE_FOREIGN_LINK,
+        title=TITLE_FOREIGN_LINK,
+        detail=(
+            f"The listing at {exchange.url} points its next page to {where}, not to the Flow Service at "
+            f"{own}: not followed (the credentials go only to the configured host)"
+        ),
+        request_id=exchange.request_id,
+        exchange=exchange,
+        retryable=False,
+    )
 
 
 def _malformed(exchange: Exchange, why: str) -> FlowServiceError:

@@ -34,6 +34,7 @@ TITLE_NOT_FOUND = "Resource not found"
 TITLE_PAGINATION_LOOP = "Pagination loop"
 TITLE_REDIRECT = "Unexpected redirect"
 TITLE_REQUEST = "Request failed"
+TITLE_FOREIGN_LINK = "Next page on another host"
 
 CODE_OUTCOME_UNKNOWN = "outcome-unknown"
 CODE_MALFORMED = "malformed-answer"
@@ -43,6 +44,7 @@ CODE_NOT_FOUND = "not-found"
 CODE_PAGINATION_LOOP = "pagination-loop"
 CODE_REDIRECT = "redirect"
 CODE_REQUEST = "request-error"
+CODE_FOREIGN_LINK = "foreign-next-link"
 
 # Statuses after which the same call may succeed later.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})

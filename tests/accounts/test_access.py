@@ -1,9 +1,9 @@
-"""Every page needs a login, except the login page, the health check and the emulator."""
+"""Every page needs a login, except the login page, the health check, /metrics (its own guard) and the emulator."""
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-PUBLIC_PREFIXES = ("/accounts/login/", "/healthz", "/emulator/", "/static/")
+PUBLIC_PREFIXES = ("/accounts/login/", "/healthz", "/metrics", "/emulator/", "/static/")
 SAMPLE_KWARGS = {
     "sandbox": "dev",
     "spec_id": "e77fde5a-22a8-11ed-861d-0242ac120002",

@@ -159,8 +159,21 @@ def test_fault_rules_list_what_is_in_force(emulator):
             "retry_after": None,
             "delay_ms": 5,
             "times": 3,
+            "href": None,
         }
     ]
+
+
+def test_next_link_points_a_list_answer_s_next_page_where_the_rule_says(emulator):
+    elsewhere = "http://other.example:8081/data/foundation/flowservice/flowSpecs?continuationToken=x"
+    emulator.add_fault(action="next_link", method="GET", path=FLOW_SPECS, sandbox="dev", href=elsewhere, times=1)
+    items = emulator.get(FLOW_SPECS, sandbox="dev").json()
+    assert items["_links"] == {"next": {"href": elsewhere}}
+    assert len(items["items"]) >= 6, "the page itself is answered as usual"
+    assert "_links" not in emulator.get(FLOW_SPECS, sandbox="dev").json(), "the rule was used up"
+    emulator.add_fault(action="next_link", href=elsewhere, times=1)
+    one = emulator.get(SPEC).json()
+    assert one["items"][0]["id"] == GENERIC_STREAMING_ID and "_links" not in one  # one document: not a list
 
 
 @pytest.mark.parametrize(
@@ -175,6 +188,10 @@ def test_fault_rules_list_what_is_in_force(emulator):
         ({"action": "respond", "method": "FETCH"}, "'method' must be one of"),
         ({"action": "respond", "path": "flowSpecs"}, "'path' must be a glob"),
         ({"action": "respond", "colour": "red"}, "Unknown key(s) in the fault rule: colour"),
+        ({"action": "next_link"}, "'href' is required by next_link"),
+        ({"action": "next_link", "href": "/flowSpecs?page=2"}, "an absolute http(s) URL"),
+        ({"action": "next_link", "href": "file:///etc/passwd"}, "an absolute http(s) URL"),
+        ({"action": "respond", "href": "http://a.example/"}, "'href' is required by next_link (and only by it)"),
     ],
 )
 def test_an_invalid_rule_is_refused_with_the_reason(emulator, rule, message):

@@ -173,7 +173,12 @@ def test_seed_demo_loads_the_emulator_then_the_demo_users(settings):
     call_command("seed_demo", password="demo-pass", stdout=out)
     assert "added 4 sandboxes, 18 flow specs" in out.getvalue()
     assert FlowSpecDocument.objects.count() == 18
-    assert sorted(get_user_model().objects.values_list("username", flat=True)) == ["approver", "approver2", "auditor", "staff"]
+    assert sorted(get_user_model().objects.values_list("username", flat=True)) == [
+        "approver",
+        "approver2",
+        "auditor",
+        "staff",
+    ]
     call_command("seed_demo", password="demo-pass", stdout=out)
     assert "added 0 sandboxes, 0 flow specs" in out.getvalue()
 

@@ -11,6 +11,7 @@ import requests
 from flowadmin.flowservice import Exchange, FlowServiceError, OutcomeUnknownError
 from flowadmin.flowservice.documents import READ_ONLY_FIELDS, put_body, source_ids, with_source_ids
 from flowadmin.flowservice.errors import (
+    CODE_FOREIGN_LINK,
     CODE_MALFORMED,
     CODE_NOT_FOUND,
     CODE_PAGINATION_LOOP,
@@ -100,6 +101,35 @@ def test_list_flow_specs_follows_next_links_relative_or_absolute(client, fake):
         FLOW + "/flowSpecs?continuationToken=t2",
         FLOW + "/flowSpecs?continuationToken=t3",
     ]
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://attacker.example/data/foundation/flowservice/flowSpecs?continuationToken=t1",
+        "http://platform.test/data/foundation/flowservice/flowSpecs?continuationToken=t1",  # plain HTTP
+        "https://platform.test:8443/data/foundation/flowservice/flowSpecs?continuationToken=t1",  # another port
+        "https://platform.test.attacker.example/flowSpecs",
+        "https://platform.test@attacker.example/flowSpecs",
+        "//attacker.example/data/foundation/flowservice/flowSpecs",
+    ],
+)
+def test_a_next_link_to_another_host_or_scheme_is_not_followed(client, fake, href):
+    fake.script("GET", "*/flowSpecs", Reply(200, {"items": [{"name": "a"}], "_links": {"next": {"href": href}}}))
+    with pytest.raises(FlowServiceError) as caught:
+        client.list_flow_specs("dev")
+    error = caught.value
+    assert (error.code, error.retryable) == (CODE_FOREIGN_LINK, False)
+    assert "not to the Flow Service at https://platform.test: not followed" in str(error)
+    assert [call.url for call in fake.calls()][-1] == FLOW + "/flowSpecs", "nothing was sent to the link"
+
+
+def test_a_next_link_to_the_platform_host_with_its_default_port_is_followed(client, fake):
+    nxt = {"_links": {"next": {"href": "https://PLATFORM.test:443/data/foundation/flowservice/flowSpecs?c=2"}}}
+    fake.script(
+        "GET", "*/flowSpecs", Reply(200, {"items": [{"name": "a"}], **nxt}), Reply(200, {"items": [{"name": "b"}]})
+    )
+    assert [spec["name"] for spec in client.list_flow_specs("dev")] == ["a", "b"]
 
 
 def test_a_next_link_back_to_a_page_already_read_is_an_error(client, fake):

@@ -39,6 +39,7 @@ def _production_env(**extra):
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="flowadmin.example.com",
         DJANGO_SETTINGS_MODULE="flowadmin.settings",
+        DATABASE_URL="sqlite://:memory:",  # not the developer's db.sqlite3 (check --deploy looks for demo users)
     )
     env.update(extra)
     return env

@@ -21,6 +21,7 @@ from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecVersion, 
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.emulator import services as emulator_services
 from flowadmin.flowservice import FlowServiceClient, FlowServiceError, client_options, documents, get_client
+from flowadmin.ops.logs import JsonFormatter
 from tests.reliability.helpers import (
     ACME_EVENTS,
     ACME_LOYALTY,
@@ -171,6 +172,7 @@ def test_no_secret_or_token_leaks_anywhere_along_a_whole_journey(
     seen.append(("product rows", rows(ChangeRequest, FlowSpec, FlowSpecVersion, ConnectionSpec, Sandbox, SyncRun)))
     seen += [("mail", f"{message.subject}\n{message.body}") for message in mail.outbox]
     seen += [("log", f"{r.name} {r.getMessage()} {r.args!r} {r.exc_text or ''}") for r in caplog.records]
+    seen += [("json log line", JsonFormatter().format(record)) for record in caplog.records]  # LOG_FORMAT=json
 
     secrets = [CLIENT_SECRET, *issued]
     assert len(issued) >= 2, "the journey renewed its token"
