@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("flowadmin.changes.urls")),
     path("", include("flowadmin.rollouts.urls")),
     path("", include("flowadmin.audit.urls")),
+    path("", include("flowadmin.tasks.urls")),
 ]
 if settings.FLOWADMIN_EMULATOR:
     urlpatterns.append(path("emulator/", include("flowadmin.emulator.urls")))
