@@ -126,7 +126,8 @@ class Worker:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "qcluster"],
                 cwd=REPO_ROOT,
-                env={**self.environment(), **(extra_env or {})},
+                # INFO: the cluster's "running." line is how start() knows it is up.
+                env={**self.environment(), "LOG_LEVEL": "INFO", **(extra_env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
