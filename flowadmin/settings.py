@@ -240,10 +240,13 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="flowadmin-demo")
 # running is never delivered twice).
 FLOWADMIN_TASK_TIMEOUT = env.int("FLOWADMIN_TASK_TIMEOUT", default=600)
 FLOWADMIN_TASK_RETRY = env.int("FLOWADMIN_TASK_RETRY", default=FLOWADMIN_TASK_TIMEOUT + 60)
-if FLOWADMIN_TASK_RETRY <= FLOWADMIN_TASK_TIMEOUT:
+if FLOWADMIN_TASK_RETRY <= max(FLOWADMIN_TASK_TIMEOUT, FLOWADMIN_APPLY_GRACE_SECONDS):
+    # Larger than the grace too: a rollout run delivered again must find its step ready to be read back.
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("FLOWADMIN_TASK_RETRY must be larger than FLOWADMIN_TASK_TIMEOUT.")
+    raise ImproperlyConfigured(
+        "FLOWADMIN_TASK_RETRY must be larger than FLOWADMIN_TASK_TIMEOUT and FLOWADMIN_APPLY_GRACE_SECONDS."
+    )
 FLOWADMIN_TASK_WORKERS = max(1, env.int("FLOWADMIN_TASK_WORKERS", default=2))
 # Minutes between two scheduled syncs of every sandbox; 0 turns the schedule off.
 FLOWADMIN_SYNC_SCHEDULE_MINUTES = max(0, env.int("FLOWADMIN_SYNC_SCHEDULE_MINUTES", default=15))
