@@ -240,7 +240,7 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="flowadmin-demo")
 # running is never delivered twice).
 FLOWADMIN_TASK_TIMEOUT = env.int("FLOWADMIN_TASK_TIMEOUT", default=600)
 FLOWADMIN_TASK_RETRY = env.int("FLOWADMIN_TASK_RETRY", default=FLOWADMIN_TASK_TIMEOUT + 60)
-if FLOWADMIN_TASK_RETRY <= max(FLOWADMIN_TASK_TIMEOUT, FLOWADMIN_APPLY_GRACE_SECONDS):
+if max(FLOWADMIN_TASK_TIMEOUT, FLOWADMIN_APPLY_GRACE_SECONDS) >= FLOWADMIN_TASK_RETRY:
     # Larger than the grace too: a rollout run delivered again must find its step ready to be read back.
     from django.core.exceptions import ImproperlyConfigured
 
