@@ -8,8 +8,8 @@ their leases), so nothing is lost and no sandbox is synced twice by one run.
 
 Audit: besides the events of the sandboxes it changed or failed to sync (`flowadmin.catalog.sync`),
 a run asked for by a person or the command records one summary event, `sandbox.synced` (or
-`sandbox.sync_failed` when something failed) with the run's sandbox (none for a run of all of them)
-and the detail ``Sync run #<pk> ...``.
+`sandbox.sync_failed` when something failed) with no sandbox (its detail, ``Sync run #<pk> of ...``,
+says which).
 A scheduled run records one only when it failed as a whole (the sandboxes could not be listed).
 """
 
@@ -172,6 +172,5 @@ def _summary_record(run: SyncRun, *, actor) -> None:
         action="sandbox.sync_failed" if failed else "sandbox.synced",
         actor=actor,
         outcome="failure" if failed else "success",
-        sandbox=run.scope,
-        detail=sync_run_summary(run),
+        detail=sync_run_summary(run),  # no sandbox: the sandboxes' own events are those that name one
     )
