@@ -29,11 +29,14 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# The web server and the background worker (syncs, the schedules, rollout runs, e-mails) as one;
+# Ctrl-C stops both.
 run: seed
 	@echo ""
 	@echo "flowadmin: http://$(HOST):$(PORT)/  (log in as staff, approver or auditor with the password above)"
+	@echo "           web and background worker below; Ctrl-C stops both"
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) scripts/run.py web="$(PY) manage.py runserver $(HOST):$(PORT)" worker="$(PY) manage.py qcluster"
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -282,3 +282,38 @@ LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
 if LOG_FORMAT == "json":  # Django's own console handler (DEBUG only) would write plain lines: everything via root
     LOGGING["loggers"]["django"] = {"handlers": [], "level": LOGGING["root"]["level"], "propagate": True}
 # === end of production guards, proxy, metrics and logs ==========================================
+# === Background tasks (django-q2, ORM broker) =================================== begin ===
+# Work outside requests runs in `manage.py qcluster` (several processes, on several machines, sharing
+# the database): sync runs, scheduled syncs, reconcile_changes, rollout runs and e-mails. A task a
+# killed worker left unacknowledged is delivered again FLOWADMIN_TASK_RETRY seconds after it was
+# taken; FLOWADMIN_TASK_TIMEOUT ends a task that runs longer (it must be the smaller, so a task still
+# running is never delivered twice).
+FLOWADMIN_TASK_TIMEOUT = env.int("FLOWADMIN_TASK_TIMEOUT", default=600)
+FLOWADMIN_TASK_RETRY = env.int("FLOWADMIN_TASK_RETRY", default=FLOWADMIN_TASK_TIMEOUT + 60)
+if max(FLOWADMIN_TASK_TIMEOUT, FLOWADMIN_APPLY_GRACE_SECONDS) >= FLOWADMIN_TASK_RETRY:
+    # Larger than the grace too: a rollout run delivered again must find its step ready to be read back.
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "FLOWADMIN_TASK_RETRY must be larger than FLOWADMIN_TASK_TIMEOUT and FLOWADMIN_APPLY_GRACE_SECONDS."
+    )
+FLOWADMIN_TASK_WORKERS = max(1, env.int("FLOWADMIN_TASK_WORKERS", default=2))
+# Minutes between two scheduled syncs of every sandbox; 0 turns the schedule off.
+FLOWADMIN_SYNC_SCHEDULE_MINUTES = max(0, env.int("FLOWADMIN_SYNC_SCHEDULE_MINUTES", default=15))
+# true: tasks run at once, in the process that enqueues them (the test suite; no worker needed).
+FLOWADMIN_TASKS_SYNC = env.bool("FLOWADMIN_TASKS_SYNC", default=False)
+Q_CLUSTER = {
+    "name": "flowadmin",
+    "orm": "default",
+    "workers": FLOWADMIN_TASK_WORKERS,
+    "timeout": FLOWADMIN_TASK_TIMEOUT,
+    "retry": FLOWADMIN_TASK_RETRY,
+    "ack_failures": True,  # a task that raised is recorded as failed; flowadmin.tasks schedules its retries
+    "queue_limit": FLOWADMIN_TASK_WORKERS,  # taken from the queue before a worker is free: few
+    "poll": 0.5,  # seconds between two looks at an empty queue
+    "catch_up": False,  # a worker back after hours runs a missed schedule once, not once per missed run
+    "save_limit": 1000,  # successful tasks kept (failures are all kept)
+    "label": "Background tasks",
+}
+INSTALLED_APPS += ["django_q", "flowadmin.tasks"]
+# === Background tasks =========================================================== end =====

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("flowadmin.rollouts.urls")),
     path("", include("flowadmin.audit.urls")),
     path("", include("flowadmin.policy.urls")),
+    path("", include("flowadmin.tasks.urls")),
 ]
 # Under DEBUG=false only with FLOWADMIN_EMULATOR_PUBLIC (see settings): never by accident.
 if settings.FLOWADMIN_EMULATOR_MOUNTED:

@@ -15,6 +15,14 @@ def make_user(django_user_model, username: str, group_name: str | None = None, *
     return user
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process(settings):
+    """Background tasks run at once in the test's own process (django-q2's sync mode), so a test of a
+    service or a view sees their effect when the call returns. The tests of the worker itself
+    (tests/tasks, tests/reliability/test_worker_crash.py) start real `manage.py qcluster` processes."""
+    settings.FLOWADMIN_TASKS_SYNC = True
+
+
 @pytest.fixture
 def staff_user(db, django_user_model):
     return make_user(django_user_model, "staff", STAFF_GROUP)

@@ -20,8 +20,10 @@ from flowadmin.catalog.results import SyncResult
 from flowadmin.flowservice.documents import content_hash
 
 
-def connection_specs_store(sandbox: Sandbox, wanted: dict[str, dict[str, str]]) -> int:
-    """Make the cached connection specs of ``sandbox`` those listed (`connection_spec_columns`); returns how many."""
+def connection_specs_store(sandbox: Sandbox, wanted: dict[str, dict[str, str]]) -> tuple[int, int]:
+    """Make the cached connection specs of ``sandbox`` those listed (`connection_spec_columns`).
+
+    Returns (how many are cached, how many of them were added, changed or removed)."""
     now = timezone.now()
     columns = ("name", "provider_id", "version")
     cached = {
@@ -44,7 +46,7 @@ def connection_specs_store(sandbox: Sandbox, wanted: dict[str, dict[str, str]]) 
     ConnectionSpec.objects.bulk_update(changed, list(columns), batch_size=500)
     if len(created) < len(wanted):
         ConnectionSpec.objects.filter(sandbox=sandbox).update(fetched_at=now)
-    return len(wanted)
+    return len(wanted), len(stale) + len(created) + len(changed)
 
 
 def flow_specs_store(

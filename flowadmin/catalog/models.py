@@ -198,13 +198,16 @@ class ConnectionSpec(models.Model):
 
 
 class SyncRun(models.Model):
-    """One "sync now": all sandboxes (scope "") or one; its per-sandbox rows are the progress."""
+    """One sync, asked for ("sync now", the command) or scheduled: all sandboxes (scope "") or one; its
+    per-sandbox rows are the progress. A worker does it (`flowadmin.catalog.tasks.sync_run`)."""
 
     scope = models.CharField(max_length=255, blank=True, help_text="Sandbox name, or empty for all sandboxes.")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     requested_by_username = models.CharField(max_length=150, blank=True)
     token = models.CharField(max_length=64, unique=True, help_text="Lease token of the sandboxes it claims.")
+    scheduled = models.BooleanField(default=False, help_text="Started by the schedule, not by a person or a command.")
     created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker began it (empty: queued).")
     heartbeat_at = models.DateTimeField(default=timezone.now, help_text="Last sign of life of the worker.")
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="Why the run as a whole failed (e.g. sandbox discovery).")
@@ -249,6 +252,7 @@ class SyncRunSandbox(models.Model):
     changed = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     vanished = models.PositiveIntegerField(default=0)
+    has_changes = models.BooleanField(default=False, help_text="Its sync changed the cache (and audited it).")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

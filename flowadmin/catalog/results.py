@@ -18,8 +18,15 @@ class SyncResult:
     reappeared: int = 0
     connection_specs: int = 0
     changed_remotely: int = 0
+    connection_specs_changed: int = 0
     error: str = ""
     busy: bool = False
+
+    @property
+    def has_changes(self) -> bool:
+        """The sync changed the cache: a flow spec new, changed, vanished or back, or a connection spec
+        added, changed or removed. Only such a sync is audited (a failure always is)."""
+        return bool(self.new or self.changed or self.vanished or self.reappeared or self.connection_specs_changed)
 
     @property
     def counts(self) -> dict[str, int]:

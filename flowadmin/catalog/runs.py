@@ -1,13 +1,21 @@
-"""Background sync runs: one click starts a run (or finds the one already syncing), a thread does it.
+"""Sync runs: one click (or the schedule, or the command) starts a run, or finds the one already syncing.
 
 A run claims the sandboxes it knows of up front with its own token, so a second click finds them
-claimed and is given the same run; its per-sandbox rows follow the progress.
+claimed and is given the same run; its per-sandbox rows follow the progress. A worker does the
+run (`flowadmin.catalog.tasks.sync_run`); a worker killed midway leaves the task to be delivered
+again, and the run then carries on with the sandboxes it had not finished (its token still holds
+their leases), so nothing is lost and no sandbox is synced twice by one run.
+
+Audit: besides the events of the sandboxes it changed or failed to sync (`flowadmin.catalog.sync`),
+a run asked for by a person or the command records one summary event, `sandbox.synced` (or
+`sandbox.sync_failed` when something failed) with no sandbox (its detail, ``Sync run #<pk> of ...``,
+says which).
+A scheduled run records one only when it failed as a whole (the sandboxes could not be listed).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,14 +24,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from flowadmin.audit.services import audit_record
 from flowadmin.catalog.errors import DISCOVERY_FAILED, NOT_LISTED, UNEXPECTED_ERROR
 from flowadmin.catalog.leases import sandboxes_claim
 from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
 from flowadmin.catalog.results import SyncResult
-from flowadmin.catalog.sync import STATE_ACTIVE, in_own_connection, sandboxes_sync
+from flowadmin.catalog.sync import STATE_ACTIVE, sandboxes_sync
 from flowadmin.flowservice import FlowServiceError
+from flowadmin.tasks.queue import enqueue
 
 logger = logging.getLogger("flowadmin.catalog")
+State = SyncRunSandbox.State
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,6 @@ class SyncRunStart:
 
     run: SyncRun
     created: bool
-    thread: threading.Thread | None = None
 
 
 def _open_run_holding(names: list[str], *, other_than: SyncRun) -> SyncRun | None:
@@ -52,13 +62,15 @@ def sync_run_start(
     sandbox_name: str | None = None,
     actor=None,
     background: bool = True,
+    scheduled: bool = False,
+    correlation_id: str | None = None,
     on_result: Callable[[SyncResult], None] | None = None,
 ) -> SyncRunStart:
     """Start syncing one sandbox (None: every sandbox), or find the run that already syncs it.
 
     The sandboxes already known are claimed here, with the new run's token, so that a second click
-    finds them claimed and gets the same run back. ``background`` runs the sync on a daemon thread
-    and returns at once; otherwise it runs here and returns when done.
+    finds them claimed and gets the same run back. ``background`` hands the run to a worker and
+    returns at once (its rows show the progress); otherwise it runs here and returns when done.
     """
     user = actor if getattr(actor, "is_authenticated", False) else None
     scope = (sandbox_name or "").strip().lower()
@@ -67,6 +79,7 @@ def sync_run_start(
         run = SyncRun.objects.create(
             scope=scope,
             token=uuid.uuid4().hex,
+            scheduled=scheduled,
             requested_by=user,
             requested_by_username=user.get_username() if user else "",
         )
@@ -79,15 +92,10 @@ def sync_run_start(
             run.delete()
             return SyncRunStart(run=existing, created=False)
     if background:
-        thread = threading.Thread(
-            target=in_own_connection(sync_run_execute),
-            kwargs={"run": run, "actor": user, "on_result": on_result},
-            name=f"flowadmin-sync-run-{run.pk}",
-            daemon=True,
-        )
-        thread.start()
-        return SyncRunStart(run=run, created=True, thread=thread)
-    sync_run_execute(run=run, actor=user, on_result=on_result)
+        label = f"sync run {run.pk}: {scope or 'all sandboxes'}"
+        enqueue("flowadmin.catalog.tasks.sync_run", run.pk, correlation_id=correlation_id, name=label)
+    else:
+        sync_run_execute(run=run, actor=user, on_result=on_result)
     run.refresh_from_db()
     return SyncRunStart(run=run, created=True)
 
@@ -101,11 +109,24 @@ def _known_targets() -> list[str]:
     return list(known.values_list("name", flat=True))
 
 
+def _names_left(run: SyncRun) -> list[str] | None:
+    """What the run has to sync: its scope, or after an interrupted attempt the sandboxes not finished."""
+    items = SyncRunSandbox.objects.filter(run=run)
+    if not items.filter(state__in=SyncRunSandbox.DONE_STATES).exists():
+        return [run.scope] if run.scope else None
+    return list(items.exclude(state__in=SyncRunSandbox.DONE_STATES).values_list("sandbox_name", flat=True))
+
+
 def sync_run_execute(*, run: SyncRun, actor=None, on_result: Callable[[SyncResult], None] | None = None) -> None:
-    """Do a run's work and mark it finished, whatever happens; its leases are released."""
+    """Do a run's work (what is left of it) and mark it finished, whatever happens; its leases are released."""
+    now = timezone.now()
+    SyncRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
     error = ""
     try:
-        sandboxes_sync(names=[run.scope] if run.scope else None, actor=actor, run=run, on_result=on_result)
+        names = _names_left(run)
+        if names != []:
+            sandboxes_sync(names=names, actor=actor, run=run, on_result=on_result)
     except FlowServiceError as failure:
         error = f"{DISCOVERY_FAILED}: {failure}"
     except Exception:
@@ -116,7 +137,7 @@ def sync_run_execute(*, run: SyncRun, actor=None, on_result: Callable[[SyncResul
         # Rows left over: claimed up front but no longer to sync (the Sandbox API stopped listing
         # them as active), or the run failed before reaching them.
         SyncRunSandbox.objects.filter(run=run).exclude(state__in=SyncRunSandbox.DONE_STATES).update(
-            state=SyncRunSandbox.State.FAILED if error else SyncRunSandbox.State.SKIPPED,
+            state=State.FAILED if error else State.SKIPPED,
             error=error or NOT_LISTED,
             finished_at=now,
         )
@@ -124,3 +145,32 @@ def sync_run_execute(*, run: SyncRun, actor=None, on_result: Callable[[SyncResul
         Sandbox.objects.filter(sync_lease_token=run.token).update(
             sync_lease_until=None, sync_lease_token="", sync_run=None
         )
+    _summary_record(SyncRun.objects.get(pk=run.pk), actor=actor)
+
+
+def sync_run_summary(run: SyncRun) -> str:
+    """``Sync run #12 of all sandboxes (scheduled): 200 sandboxes, 2 changed, 197 unchanged, 1 failed.``"""
+    counts = {state: 0 for state in State.values}
+    changed = 0
+    for state, has_changes in SyncRunSandbox.objects.filter(run=run).values_list("state", "has_changes"):
+        counts[state] += 1
+        changed += has_changes
+    total = sum(counts.values())
+    what = f"sandbox {run.scope}" if run.scope else "all sandboxes"
+    how = " (scheduled)" if run.scheduled else ""
+    parts = [f"{changed} changed", f"{counts[State.SUCCEEDED] - changed} unchanged"]
+    parts += [f"{counts[state]} {state}" for state in (State.FAILED, State.SKIPPED) if counts[state]]
+    text = f"Sync run #{run.pk} of {what}{how}: {total} sandbox{'es' if total != 1 else ''}, {', '.join(parts)}."
+    return f"{text} {run.error}" if run.error else text
+
+
+def _summary_record(run: SyncRun, *, actor) -> None:
+    failed = bool(run.error) or SyncRunSandbox.objects.filter(run=run, state=State.FAILED).exists()
+    if run.scheduled and not run.error:
+        return
+    audit_record(
+        action="sandbox.sync_failed" if failed else "sandbox.synced",
+        actor=actor,
+        outcome="failure" if failed else "success",
+        detail=sync_run_summary(run),  # no sandbox: the sandboxes' own events are those that name one
+    )

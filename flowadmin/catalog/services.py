@@ -8,12 +8,14 @@ The one import path for other apps; the work is done in the modules named after 
   untouched (only the error is recorded on the sandbox).
 * `flowadmin.catalog.leases`: a sandbox is synced by one worker at a time; a sync claims it with a
   conditional update of its lease, and an expired lease (a crashed process) is free again.
-* `flowadmin.catalog.runs`: background sync runs started from the pages and the command.
+* `flowadmin.catalog.runs`: sync runs started from the pages, the schedule and the command; a worker
+  does them (`flowadmin.catalog.tasks`).
 * `flowadmin.catalog.cache`: the upserts of listings and of the documents flowadmin writes
   (`flowspec_cache_store`).
 
-Every sync is audited (`sandbox.synced` / `sandbox.sync_failed`), and so is every change of a
-cached document that did not come from flowadmin itself (`flowspec.changed_remotely`).
+A sync that changed the cache is audited (`sandbox.synced`), so is every failed one
+(`sandbox.sync_failed`) and every change of a cached document that did not come from flowadmin itself
+(`flowspec.changed_remotely`); a sync that found nothing changed is not.
 """
 
 from flowadmin.catalog.cache import flowspec_cache_store, flowspec_remote_seen

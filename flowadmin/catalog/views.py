@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from flowadmin.audit.correlation import correlation_id_current
 from flowadmin.catalog import selectors
 from flowadmin.catalog.services import sync_run_start
 from flowadmin.flowservice.documents import pretty_json
@@ -73,7 +74,7 @@ def sync_run(request, pk: int):
 def sync(request, sandbox: str | None = None):
     """Start syncing every sandbox, or one; a second click finds the run already going."""
     name = selectors.sandbox_get(name=sandbox).name if sandbox is not None else None
-    started = sync_run_start(sandbox_name=name, actor=request.user)
+    started = sync_run_start(sandbox_name=name, actor=request.user, correlation_id=correlation_id_current())
     notice = "" if started.created else SYNC_ALREADY_RUNNING
     if _htmx_fragment(request):
         context = {**_sandboxes_context(request, started.run), "notice": notice}

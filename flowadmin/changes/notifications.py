@@ -1,7 +1,7 @@
 """E-mails about change requests: approvers hear of new ones, authors of decisions.
 
-Sent after the transaction that made the news commits (`transaction.on_commit`); a mail server that
-fails is logged and never breaks the action that triggered the mail.
+Queued after the transaction that made the news commits (`transaction.on_commit`) and sent by a task
+(`flowadmin.tasks.mail`): a mail server that fails is retried with back-off and never breaks the action.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
 from flowadmin.changes import selectors
 from flowadmin.changes.models import ChangeRequest
+from flowadmin.tasks.mail import mail_enqueue
 
 logger = logging.getLogger("flowadmin.changes")
 
@@ -39,12 +39,7 @@ def _summary(change_request: ChangeRequest) -> str:
 
 
 def _send(subject: str, body: str, recipients: list[str]) -> None:
-    if not recipients:
-        return
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
-    except Exception:
-        logger.exception("could not send the e-mail %r to %d recipient(s)", subject, len(recipients))
+    mail_enqueue(subject, body, recipients)  # a worker sends it, and tries again if the server fails
 
 
 def notify_proposed(change_request: ChangeRequest) -> None:

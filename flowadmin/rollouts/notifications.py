@@ -1,5 +1,6 @@
 """E-mails about rollouts: approvers hear of a new one and of one waiting for a production approval; the
-author hears where one stopped. Sent after the transaction commits; a failing mail server is logged only.
+author hears where one stopped. Queued after the transaction commits and sent by a task, which tries a
+failing mail server again with back-off (`flowadmin.tasks.mail`).
 
 The change requests of the steps tell their author about each sandbox applied or failed, as usual.
 """
@@ -10,11 +11,11 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
 from flowadmin.changes import selectors as changes_selectors
+from flowadmin.tasks.mail import mail_enqueue
 
 logger = logging.getLogger("flowadmin.rollouts")
 
@@ -28,12 +29,7 @@ def rollout_url(rollout) -> str:
 
 
 def _send(subject: str, body: str, recipients: list[str]) -> None:
-    if not recipients:
-        return
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
-    except Exception:
-        logger.exception("could not send the e-mail %r to %d recipient(s)", subject, len(recipients))
+    mail_enqueue(subject, body, recipients)  # a worker sends it, and tries again if the server fails
 
 
 def _summary(rollout) -> str:

@@ -40,7 +40,7 @@ from flowadmin.audit.services import audit_record
 from flowadmin.changes import services as changes
 from flowadmin.changes.ids import normalise
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.rollouts import notifications, policy, selectors
+from flowadmin.rollouts import notifications, policy, selectors, tasks
 from flowadmin.rollouts.errors import RolloutConflict, RolloutError, RolloutForbidden, RolloutProposalError
 from flowadmin.rollouts.models import Rollout, RolloutApproval, RolloutStep, rollout_digest
 from flowadmin.rollouts.plan import rollout_plan
@@ -317,7 +317,7 @@ def rollout_approve(*, rollout: Rollout, approver, digest: str, comment: str = "
     if current.status == Status.PENDING and _next_step_allowed(current):
         token = _claim(current, from_statuses=(Status.PENDING,))
         if token is not None:
-            return _run(rollout=current, actor=approver, token=token)
+            return tasks.rollout_run_enqueue(rollout=current, actor=approver, token=token)  # a worker runs it
     return _fresh(current)
 
 
@@ -500,7 +500,7 @@ def rollout_resume(*, rollout: Rollout, approver) -> Rollout:
         raise _conflict(current, NOT_RESUMABLE)
     where = f" at step {step.position} ({step.sandbox})" if step is not None else ""
     _audit(current, action="rollout.resumed", actor=approver, step=step, detail=f"Resumed{where}.")
-    return _run(rollout=current, actor=approver, token=token)
+    return tasks.rollout_run_enqueue(rollout=current, actor=approver, token=token)  # a worker runs it
 
 
 # --- rebase a stale step -------------------------------------------------------------------------

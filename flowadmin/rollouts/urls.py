@@ -8,6 +8,7 @@ urlpatterns = [
     path("rollouts/new/", views.new, name="new"),
     path("rollouts/new/preview/", views.preview_view, name="preview"),
     path("rollouts/<int:pk>/", views.detail, name="detail"),
+    path("rollouts/<int:pk>/progress/", views.progress, name="progress"),
     path("rollouts/<int:pk>/approve/", views.approve, name="approve"),
     path("rollouts/<int:pk>/resume/", views.resume, name="resume"),
     path("rollouts/<int:pk>/reject/", views.reject, name="reject"),

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
@@ -34,6 +35,7 @@ NEEDS_PROPOSE = policy.NOT_PROPOSER
 NEEDS_APPROVE = policy.NOT_APPROVER
 PROPOSED = "Rollout #{pk} was submitted for review."
 APPROVED = "You approved rollout #{pk}."
+APPLYING = "Rollout #{pk} is being applied in the background: this page follows it, sandbox by sandbox."
 COMPLETED = "Rollout #{pk} is complete: every sandbox carries the change."
 WAITING = "Rollout #{pk} applied what it could; {sandbox} waits for {missing} more approval{plural}."
 STOPPED = "Rollout #{pk} stopped: {detail}"
@@ -228,6 +230,20 @@ def detail(request, pk: int):
 
 
 @require_GET
+def progress(request, pk: int):
+    """While a worker applies the rollout: the fragment that says so (polled by the page); once it is
+    done, stopped or waiting, htmx reloads the page, and a plain request is sent to the page."""
+    rollout = selectors.rollout_get(pk=pk)
+    if not is_fragment(request):
+        return redirect("rollouts:detail", pk=pk)
+    if rollout.status != Rollout.Status.APPLYING or rollout.is_abandoned:
+        return vary_on_htmx(HttpResponseClientRefresh())
+    next_step = selectors.rollout_next_step(steps=selectors.rollout_steps(rollout=rollout))
+    context = {"rollout": rollout, "next_step": next_step}
+    return vary_on_htmx(render(request, "rollouts/detail.html#applying", context))
+
+
+@require_GET
 def check(request, pk: int, position: int):
     """One step against its sandbox's current remote document: a fragment for htmx, the page without."""
     rollout = selectors.rollout_get(pk=pk)
@@ -243,7 +259,9 @@ def check(request, pk: int, position: int):
 
 
 def _tell_outcome(request, rollout: Rollout) -> None:
-    if rollout.status == Rollout.Status.COMPLETED:
+    if rollout.status == Rollout.Status.APPLYING:
+        messages.info(request, APPLYING.format(pk=rollout.pk))
+    elif rollout.status == Rollout.Status.COMPLETED:
         messages.success(request, COMPLETED.format(pk=rollout.pk))
     elif rollout.status == Rollout.Status.STOPPED:
         messages.error(request, STOPPED.format(pk=rollout.pk, detail=rollout.stop_detail))

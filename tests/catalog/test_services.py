@@ -89,12 +89,16 @@ def test_a_sync_is_audited_with_its_counts_and_http_exchanges(fake_client, staff
 
 
 # --- later syncs --------------------------------------------------------------------------------
-def test_an_unchanged_remote_adds_no_version_and_no_remote_change_event(synced_dev):
+def test_an_unchanged_remote_adds_no_version_and_no_audit_event_but_says_when_it_was_synced(synced_dev):
+    before = Sandbox.objects.get(name="dev").last_synced_at
+
     result = sandbox_sync(sandbox_name="dev")
 
     assert (result.new, result.changed, result.unchanged, result.vanished) == (0, 0, 2, 0)
+    assert not result.has_changes
     assert FlowSpecVersion.objects.count() == 2
-    assert actions() == ["sandbox.synced", "sandbox.synced"]
+    assert actions() == ["sandbox.synced"]  # the first sync's only
+    assert Sandbox.objects.get(name="dev").last_synced_at > before
 
 
 def test_new_metadata_alone_refreshes_the_cached_document_without_a_new_version(synced_dev):

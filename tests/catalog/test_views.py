@@ -1,4 +1,3 @@
-import functools
 import re
 
 import pytest
@@ -7,9 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from flowadmin.catalog import views
 from flowadmin.catalog.models import FlowSpec, Sandbox, SyncRun, SyncRunSandbox
-from flowadmin.catalog.services import flowspec_cache_store, sandbox_claim, sync_run_start
+from flowadmin.catalog.services import flowspec_cache_store, sandbox_claim
 from tests.catalog.factories import make_connection_spec, make_flowspec, make_sandbox, numbered_id
 from tests.catalog.fakes import DATA_LAKE, HTTP_API, S3, STREAMING_ID, UNKNOWN_ID, flow_spec
 
@@ -28,12 +26,6 @@ def dev(db):
     make_flowspec(sandbox, STREAMING_ID, "GenericStreamingAEP", sources=[HTTP_API, UNKNOWN_ID])
     make_flowspec(sandbox, "6499120c-0b15-42dc-936e-847ea3c24d72", "RestStorageToAEP", sources=[S3])
     return sandbox
-
-
-@pytest.fixture
-def inline_sync(monkeypatch):
-    """ "Sync now" runs in the request instead of on a background thread."""
-    monkeypatch.setattr(views, "sync_run_start", functools.partial(sync_run_start, background=False))
 
 
 # --- /sandboxes/ --------------------------------------------------------------------------------
@@ -111,7 +103,7 @@ def test_searching_with_htmx_answers_only_the_table(staff_client, dev):
 
 
 # --- "Sync now" ---------------------------------------------------------------------------------
-def test_sync_now_without_javascript_redirects_to_the_run_page(staff_client, fake_client, inline_sync):
+def test_sync_now_without_javascript_redirects_to_the_run_page(staff_client, fake_client):
     response = staff_client.post(reverse("catalog:sync"))
 
     run = SyncRun.objects.get()
@@ -122,9 +114,7 @@ def test_sync_now_without_javascript_redirects_to_the_run_page(staff_client, fak
     assert 'hx-trigger="every 1s"' not in page
 
 
-def test_sync_now_with_htmx_answers_the_progress_fragment_and_the_refreshed_table(
-    staff_client, fake_client, inline_sync
-):
+def test_sync_now_with_htmx_answers_the_progress_fragment_and_the_refreshed_table(staff_client, fake_client):
     response = staff_client.post(reverse("catalog:sync"), **HTMX)
 
     page = text(response)
@@ -138,7 +128,7 @@ def test_sync_now_with_htmx_answers_the_progress_fragment_and_the_refreshed_tabl
 
 
 def test_a_running_sync_is_polled_every_second_and_shows_its_progress(staff_client, dev):
-    run = SyncRun.objects.create(token="t")
+    run = SyncRun.objects.create(token="t", started_at=timezone.now())
     SyncRunSandbox.objects.create(run=run, sandbox_name="dev", state="succeeded", new=2)
     SyncRunSandbox.objects.create(run=run, sandbox_name="prod", state="running")
     url = reverse("catalog:sync_run", args=[run.pk])

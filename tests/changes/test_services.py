@@ -2,6 +2,7 @@
 
 import pytest
 from django.utils import timezone
+from django_q.models import Schedule
 
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, FlowSpecVersion
@@ -619,8 +620,10 @@ def test_a_failing_mail_server_never_breaks_the_action(
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("smtp down")
 
-    monkeypatch.setattr("flowadmin.changes.notifications.send_mail", broken)
+    monkeypatch.setattr("flowadmin.tasks.mail.send_mail", broken)
     with django_capture_on_commit_callbacks(execute=True):
         change_request = propose(streaming_spec, staff_user, add=[ACME_EVENTS])
     assert change_request.status == "pending"
     assert "could not send the e-mail" in caplog.text
+    [retry] = Schedule.objects.filter(func="flowadmin.tasks.mail.mail_send")  # sent again later
+    assert "approver@example.com" in retry.args

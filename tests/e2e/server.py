@@ -6,7 +6,12 @@ own process with its own environment.
 
     with E2EServer() as server:
         server.url        # http://127.0.0.1:<port>
-        server.log_tail()  # the last lines gunicorn, migrate and seed_demo wrote
+        server.log_tail()  # the last lines gunicorn, migrate, seed_demo and the worker wrote
+        server.worker     # the background worker (`manage.py qcluster`) on the same database
+
+A worker runs next to gunicorn (``worker=False`` for none), as `make run` and production have one:
+the journeys that sync or roll out need it. The scheduled sync is off (FLOWADMIN_SYNC_SCHEDULE_MINUTES
+0) so that no sync starts on its own in the middle of a journey.
 
 The database is a SQLite file in a temporary folder, or, when ``DATABASE_URL`` points at PostgreSQL,
 a database ``flowadmin_e2e_<pid>`` created on that server and dropped again at the end.
@@ -26,7 +31,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -42,6 +47,7 @@ DEMO_ORG_ID = "0123456789ABCDEF01234567@AdobeOrg"
 
 STARTUP_DEADLINE_SECONDS = 90  # a ceiling for a loaded 2-core machine, not a performance expectation
 STOP_DEADLINE_SECONDS = 15
+WORKER_RUNNING = "] running."  # qcluster's line once its workers are up: "Q Cluster <name> [flowadmin] running."
 POSTGRES_ENGINES = ("django.db.backends.postgresql", "django.contrib.gis.db.backends.postgis")
 
 
@@ -98,10 +104,84 @@ def throwaway_database(workdir: Path, source_url: str | None = None) -> Iterator
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+class Worker:
+    """A background worker, `manage.py qcluster`, with a server's environment (so its database), in a
+    process group of its own; its output goes to its own log file.
+
+        worker.start()   # returns once the cluster says it is running
+        worker.kill()    # SIGKILL to the whole group: no task is finished or acknowledged
+        worker.stop()    # SIGINT, as Ctrl-C: the running task finishes first
+    """
+
+    def __init__(self, environment: Callable[[], dict[str, str]], log_path: Path):
+        self.environment = environment
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, extra_env: dict[str, str] | None = None) -> None:
+        self.starts += 1
+        self.log_path.write_text("")
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"],
+                cwd=REPO_ROOT,
+                # INFO: the cluster's "running." line is how start() knows it is up.
+                env={**self.environment(), "LOG_LEVEL": "INFO", **(extra_env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(f"qcluster exited ({self.process.returncode}):\n{self.log_tail()}")
+            if WORKER_RUNNING in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.1)
+        raise ServerError(f"qcluster did not start:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_DEADLINE_SECONDS)
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of the group
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return "(no worker log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
 class E2EServer:
     """flowadmin under gunicorn with the embedded emulator and the demo users; use as a context manager."""
 
-    def __init__(self, *, port: int | None = None, extra_env: dict[str, str] | None = None, keep_files: bool = False):
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+        keep_files: bool = False,
+        worker: bool = True,
+    ):
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.extra_env = dict(extra_env or {})
@@ -111,6 +191,8 @@ class E2EServer:
         self.database_url = ""
         self._process: subprocess.Popen | None = None
         self._stack = contextlib.ExitStack()
+        self.with_worker = worker
+        self.worker: Worker | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> E2EServer:
@@ -135,10 +217,20 @@ class E2EServer:
         self._spawn_gunicorn()
         atexit.register(self.stop)
         self._wait_until_healthy()
+        self._start_worker()
+
+    def _start_worker(self) -> None:
+        self.worker = Worker(self.environment, self.workdir / "worker.log")
+        self._stack.callback(self.worker.stop)  # before the database goes (callbacks run last first)
+        if self.with_worker:
+            self.worker.start()
 
     def stop(self) -> None:
-        """Stop gunicorn (its whole process group), drop the database, remove the temp folder. Idempotent."""
+        """Stop the worker and gunicorn (their process groups), drop the database, remove the temp folder.
+        Idempotent."""
         atexit.unregister(self.stop)
+        if self.worker is not None:
+            self.worker.stop()
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -155,7 +247,10 @@ class E2EServer:
     def log_tail(self, lines: int = 60) -> str:
         if self.log_path is None or not self.log_path.exists():
             return "(no server log)"
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        text = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        if self.worker is not None and self.worker.starts:
+            text += "\n--- worker ---\n" + self.worker.log_tail(lines // 2)
+        return text
 
     def manage(self, *args: str) -> None:
         """Run a management command against the server's database (output goes to the server log)."""
@@ -178,6 +273,8 @@ class E2EServer:
                 "ADOBE_ORG_ID": DEMO_ORG_ID,
                 "ALLOWED_HOSTS": f"{HOST},localhost",
                 "PYTHONUNBUFFERED": "1",
+                "FLOWADMIN_SYNC_SCHEDULE_MINUTES": "0",
+                "FLOWADMIN_TASKS_SYNC": "false",
             }
         )
         env.pop("DJANGO_SETTINGS_MODULE", None)  # manage.py and wsgi.py pick flowadmin.settings

@@ -1,5 +1,6 @@
 """A rollout in the browser: staff roll a new source out to dev, stage and prod from the flow spec's page,
-two approvers approve, a fault injected in stage stops it there, and Resume finishes it.
+two approvers approve, a fault injected in stage stops it there, and Resume finishes it; a background worker
+applies it while the page follows.
 
 It works on CRMToAEP with the Zoho CRM connection spec, which no other journey touches, and creates its
 own second approver.
@@ -104,9 +105,14 @@ def test_a_rollout_stopped_by_a_fault_in_stage_is_resumed_to_the_end(
     expect(other.locator("#rollout-approvals")).to_contain_text(second_approver)
     expect(other.locator("#rollout-approvals")).to_contain_text("Stage is fixed; prod diff checked.")
     expect(other.locator("#rollout-stopped")).to_be_visible()
+    # prod answers slowly, so the page is seen while the worker applies it; it follows until the end.
+    emulator_api.add_fault(action="delay", method="PUT", path=SPEC_PATH, sandbox="prod", delay_ms=2000, times=1)
     other.get_by_role("button", name="Resume").click()
-    expect(other.locator("main h1")).to_contain_text("completed")
-    expect(other.locator(".messages")).to_contain_text("is complete")
+    expect(other.locator(".messages")).to_contain_text("is being applied in the background")
+    expect(other.locator("#rollout-applying")).to_contain_text("Being applied in the background")
+    assert_no_serious_a11y_violations(other)
+    expect(other.locator("main h1")).to_contain_text("completed")  # reloaded when the run ended
+    expect(other.locator("#rollout-applying")).to_have_count(0)
     for position in (1, 2, 3):
         expect(other.locator(f"#step-row-{position}")).to_contain_text("applied")
     expect(other.locator("#events-heading + .table-wrap")).to_contain_text("rollout.completed")

@@ -141,7 +141,7 @@ def test_sync_of_a_sandbox_under_fault(remote, fault, settings, staff_client, ma
     calm(remote, settings)
 
     listings = [entry["status"] for entry in remote.log(method="GET", path=FLOW_SPECS)]
-    event = AuditEvent.objects.filter(action__startswith="sandbox.sync").latest("seq")
+    event = AuditEvent.objects.filter(action__startswith="sandbox.sync", sandbox="dev").latest("seq")
     sandbox = Sandbox.objects.get(name="dev")
     if fault.on_read == "fails":
         assert listings == [fault.status]

@@ -48,6 +48,7 @@ MATRIX = {
     "new": ("get", (302, 403, 200, 403, 403)),
     "preview": ("post", (302, 403, 200, 403, 403)),
     "detail": ("get", (302, 200, 200, 200, 200)),
+    "progress": ("get", (302, 302, 302, 302, 302)),  # htmx polls it; a plain request goes to the rollout
     "check": ("get", (302, 200, 200, 200, 200)),
     "approve": ("post", (302, 403, 403, 302, 403)),
     "resume": ("post", (302, 403, 403, 302, 403)),
