@@ -105,13 +105,7 @@ def list_answer(request: HttpRequest, texts: list[str], *, collection: str, orde
             )
             limit = filters.parse_limit(request.GET.get("limit"))
         counting = orderable and filters.parse_count(request.GET.get("count"))
-        wanted = filters.parse_properties(query.properties)
-        if wanted or query.orderby:
-            documents = [json.loads(text) for text in texts]
-            kept = [index for index, document in enumerate(documents) if filters.matches(document, wanted)]
-            if query.orderby:
-                kept = [kept[i] for i in filters.order([documents[index] for index in kept], query.orderby)]
-            texts = [texts[index] for index in kept]
+        texts = filters.select_texts(texts, filters.parse_properties(query.properties), query.orderby)
         if counting:
             return JsonResponse({"count": len(texts)})
         page = filters.paginate(texts, offset=query.offset, limit=limit)

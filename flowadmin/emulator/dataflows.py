@@ -218,7 +218,7 @@ def flow_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
 
 
 def flow_state_change(*, sandbox: Sandbox, flow_id: str, op: str, if_match: str, client_id: str) -> dict:
-    """Enable or disable a dataflow (`POST /flows/{id}/action?op=`); `if_match` ("" for none) must be its etag."""
+    """Enable or disable a dataflow (`POST /flows/{id}/action?op=`); `if_match` must be its etag, "*" or ""."""
     state = OPERATIONS.get(op.strip().lower())
     if state is None:
         raise DataflowRefused(UNKNOWN_OPERATION.format(op=op))
@@ -227,7 +227,7 @@ def flow_state_change(*, sandbox: Sandbox, flow_id: str, op: str, if_match: str,
         if row is None:
             raise DocumentNotFound(flow_id)
         document = row.document
-        if if_match and if_match.strip() != document["etag"]:
+        if if_match.strip() not in ("", "*", document["etag"]):
             raise VersionMismatch(flow_id)
         now = max(epoch_ms(), int(document.get("updatedAt") or 0) + 1)
         etag = etag_for(at_ms=now)

@@ -46,6 +46,16 @@ class PropertyFilter:
     op: str
     values: tuple[str, ...]
 
+    def may_match(self, text: str) -> bool:
+        """False only when the document's JSON text cannot pass: no value of an `==` appears in it.
+
+        Checked on plain values only (printable ASCII without quotes, backslashes or brackets), which
+        JSON writes as they are, so a text is parsed only when it may match.
+        """
+        if self.op != "==" or not all(_plain(value) for value in self.values):
+            return True
+        return any(value in text for value in self.values)
+
     def matches(self, document: dict) -> bool:
         candidates = values_at(document, self.field)
         if self.op == "==":
@@ -109,6 +119,18 @@ def matches(document: dict, filters: list[PropertyFilter]) -> bool:
 
 def select(documents: list[dict], filters: list[PropertyFilter]) -> list[dict]:
     return [doc for doc in documents if matches(doc, filters)]
+
+
+def select_texts(texts: list[str], filters: list[PropertyFilter], orderby: str = "") -> list[str]:
+    """The stored JSON texts that pass every filter, in `orderby` order (creation order without one)."""
+    if not filters and not orderby:
+        return texts
+    kept = [index for index, text in enumerate(texts) if all(f.may_match(text) for f in filters)]
+    documents = [json.loads(texts[index]) for index in kept]
+    passing = [position for position, document in enumerate(documents) if matches(document, filters)]
+    if orderby:
+        passing = [passing[i] for i in order([documents[position] for position in passing], orderby)]
+    return [texts[kept[position]] for position in passing]
 
 
 def order(documents: list[dict], orderby: str) -> list[int]:
@@ -186,6 +208,10 @@ def values_at(document: Any, field: str) -> list:
     for value in values:
         flat.extend(value if isinstance(value, list) else [value])
     return flat
+
+
+def _plain(value: str) -> bool:
+    return all(" " <= char <= "~" and char not in '"\\[{' for char in value)
 
 
 def _sort_key(value: Any) -> tuple:

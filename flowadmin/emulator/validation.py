@@ -72,10 +72,15 @@ def is_uuid(value: Any) -> bool:
     return isinstance(value, str) and bool(UUID_PATTERN.match(value))
 
 
+def _not_a_number(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def parse_body(raw: bytes) -> Any:
+    """The JSON body; NaN and Infinity, which JSON does not have, are refused as a strict parser does."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return json.loads(raw, parse_constant=_not_a_number)
+    except (UnicodeDecodeError, ValueError) as error:
         raise BodyError([BODY_NOT_JSON.format(error=error)]) from None
 
 

@@ -83,6 +83,12 @@ def test_an_invalid_body_is_a_400_that_lists_every_problem_and_creates_nothing(e
     assert ConnectionSpecDocument.objects.count() == before
 
 
+def test_nan_and_infinity_are_not_json(emulator):
+    response = emulator.post(CONNECTION_SPECS, data=b'{"name": "x", "providerId": "y", "version": NaN}')
+    assert response.status_code == 400
+    assert "NaN is not a JSON number" in detail(response)
+
+
 def test_an_empty_body_or_a_form_is_refused_as_adobe_does(emulator):
     empty = emulator.post(CONNECTION_SPECS, data=b"")
     assert (empty.status_code, empty.json()["type"][-13:]) == (400, "FLOW-1405-400")
