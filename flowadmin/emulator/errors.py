@@ -32,11 +32,13 @@ INVALID_ID = ("1413-400", "Invalid id")
 EMPTY_BODY = ("1405-400", "Request body is empty")
 UNSUPPORTED_MEDIA_TYPE = ("1406-415", "Unsupported media type")
 METHOD_NOT_ALLOWED = ("1407-405", "Method not allowed")
+VERSION_MISMATCH = ("1404-412", "Version not matching")
 
 SANDBOX_HEADER_MISSING_DETAIL = (
     "The header 'x-sandbox-name' is missing in the request. Please provide the header and try again."
 )
 EMPTY_BODY_DETAIL = "The request body is empty. Please provide a request body and try again."
+VERSION_MISMATCH_DETAIL = "The supplied version does not match the current version."
 NOT_FOUND_DETAIL = (
     "The requested resource is not found. Error from flow provider: Resource with given id does not exist."
 )
@@ -47,7 +49,7 @@ FLOW_FAULTS = {
     401: ("2000-401", "Unauthorized", "The access token is not valid for this request."),
     403: ("2118-403", "Forbidden", "The caller is missing a permission required for this request."),
     404: ("1101-404", "Resource not found", NOT_FOUND_DETAIL),
-    412: ("1404-412", "Version not matching", "The supplied version does not match the current version."),
+    412: (*VERSION_MISMATCH, VERSION_MISMATCH_DETAIL),
     500: (
         "1102-500",
         "Internal Error",

@@ -46,7 +46,27 @@ class Sandbox(models.Model):
         return self.state == self.State.ACTIVE
 
 
-class _Document(models.Model):
+class _DocumentText:
+    """`document`: the stored JSON text as a dict. Setting it also fills `name` (and `_columns`' own)."""
+
+    document_json: str
+    name: str
+
+    @property
+    def document(self) -> dict:
+        return json.loads(self.document_json)
+
+    @document.setter
+    def document(self, value: dict) -> None:
+        self.document_json = json.dumps(value, ensure_ascii=False)
+        self.name = str(value.get("name", ""))[:255]
+        self._columns(value)
+
+    def _columns(self, value: dict) -> None:
+        """Other columns a subclass copies from the document."""
+
+
+class _Document(_DocumentText, models.Model):
     """A JSON document per sandbox, addressed by its Adobe id."""
 
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="+")
@@ -62,14 +82,7 @@ class _Document(models.Model):
     def __str__(self) -> str:
         return f"{self.sandbox_id}/{self.name} ({self.spec_id})"
 
-    @property
-    def document(self) -> dict:
-        return json.loads(self.document_json)
-
-    @document.setter
-    def document(self, value: dict) -> None:
-        self.document_json = json.dumps(value, ensure_ascii=False)
-        self.name = str(value.get("name", ""))[:255]
+    def _columns(self, value: dict) -> None:
         self.provider_id = str(value.get("providerId", ""))[:64]
 
 
@@ -83,6 +96,34 @@ class FlowSpecDocument(_Document):
 class ConnectionSpecDocument(_Document):
     class Meta(_Document.Meta):
         constraints = [models.UniqueConstraint(fields=["sandbox", "spec_id"], name="emulator_connspec_unique_id")]
+
+
+class _Instance(_DocumentText, models.Model):
+    """A resource a sandbox holds many of (dataflows, source connections), addressed by its Adobe id."""
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="+")
+    resource_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    document_json = models.TextField()
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.sandbox_id}/{self.name} ({self.resource_id})"
+
+
+class SourceConnectionDocument(_Instance):
+    class Meta(_Instance.Meta):
+        constraints = [models.UniqueConstraint(fields=["sandbox", "resource_id"], name="emulator_sourceconn_unique_id")]
+
+
+class FlowDocument(_Instance):
+    """A dataflow."""
+
+    class Meta(_Instance.Meta):
+        constraints = [models.UniqueConstraint(fields=["sandbox", "resource_id"], name="emulator_flow_unique_id")]
 
 
 class IssuedToken(models.Model):

@@ -5,9 +5,13 @@
   so drift between sandboxes is visible.
 - `specs/connection_specs.json`: ``{"items": [...]}``, the connection specs of every sandbox.
 - `specs/flowspecs/*.json`: one flow spec per file, as a PUT body (no metadata).
+- `specs/dataflows.json`: ``{"sandboxes": {name: {"sourceConnections": [...], "flows": [...]}}}``,
+  each entry a create body plus its fixed `id` (and for a dataflow its `state` and
+  `lastRunDetails`); loaded after the specs, through `dataflows_seed.dataflow_rows`.
 
-Every active sandbox gets every connection spec and flow spec, stamped with its own metadata.
-Timestamps are fixed, so the seeded documents (and their content hashes) are the same on every run.
+Every active sandbox gets every connection spec and flow spec, stamped with its own metadata, and
+its own dataflows and source connections. Timestamps are fixed, so the seeded documents (and their
+content hashes) are the same on every run.
 """
 
 from __future__ import annotations
@@ -21,18 +25,22 @@ from django.conf import settings
 from django.db import transaction
 
 from flowadmin.emulator import services
+from flowadmin.emulator.dataflows_seed import dataflow_rows
 from flowadmin.emulator.models import (
     ConnectionSpecDocument,
     FaultRule,
+    FlowDocument,
     FlowSpecDocument,
     IssuedToken,
     RequestLogEntry,
     Sandbox,
+    SourceConnectionDocument,
 )
 
 SPECS_DIR = Path(settings.BASE_DIR) / "specs"
 FLOWSPECS_CREATED_AT_MS = 1_661_212_800_000  # 2022-08-23T00:00:00Z
 CONNSPECS_CREATED_AT_MS = 1_640_995_200_000  # 2022-01-01T00:00:00Z
+DATAFLOWS_CREATED_AT_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 DAY_MS = 86_400_000
 
 
@@ -41,6 +49,8 @@ class SeedSummary:
     sandboxes: int
     flow_specs: int
     connection_specs: int
+    source_connections: int = 0
+    flows: int = 0
 
 
 def _read(path: Path):
@@ -57,18 +67,10 @@ def seed_files(specs_dir: Path | None = None) -> tuple[list[dict], list[dict], l
     return sandboxes, connection_specs, flow_specs
 
 
-def _metadata(sandbox: Sandbox, created_at: int, updated_at: int) -> dict:
-    return {
-        "createdAt": created_at,
-        "updatedAt": updated_at,
-        "createdBy": services.SEED_USER,
-        "updatedBy": services.SEED_USER,
-        "createdClient": services.SEED_CLIENT,
-        "updatedClient": services.SEED_CLIENT,
-        "sandboxId": str(sandbox.sandbox_id),
-        "sandboxName": sandbox.name,
-        "imsOrgId": settings.ADOBE_ORG_ID,
-    }
+def dataflow_file(specs_dir: Path | None = None) -> dict[str, dict]:
+    """{sandbox name: {"sourceConnections": [...], "flows": [...]}} from `specs/dataflows.json` ({} without it)."""
+    path = Path(specs_dir or SPECS_DIR) / "dataflows.json"
+    return _read(path)["sandboxes"] if path.exists() else {}
 
 
 def _flowspec_for(sandbox: Sandbox, spec: dict, index: int, drift: dict) -> FlowSpecDocument:
@@ -80,7 +82,9 @@ def _flowspec_for(sandbox: Sandbox, spec: dict, index: int, drift: dict) -> Flow
     updated = created + (60 if removed else 90) * DAY_MS
     row = FlowSpecDocument(sandbox=sandbox, spec_id=body["id"].lower(), updated_at_ms=updated)
     row.document = services.document_with_metadata(
-        body, spec_id=row.spec_id, metadata=_metadata(sandbox, created, updated)
+        body,
+        spec_id=row.spec_id,
+        metadata=services.seed_metadata(sandbox=sandbox, created_at=created, updated_at=updated),
     )
     return row
 
@@ -89,7 +93,9 @@ def _connection_spec_for(sandbox: Sandbox, spec: dict, index: int) -> Connection
     created = CONNSPECS_CREATED_AT_MS + index * DAY_MS
     row = ConnectionSpecDocument(sandbox=sandbox, spec_id=spec["id"].lower())
     row.document = services.document_with_metadata(
-        spec, spec_id=row.spec_id, metadata=_metadata(sandbox, created, created)
+        spec,
+        spec_id=row.spec_id,
+        metadata=services.seed_metadata(sandbox=sandbox, created_at=created, updated_at=created),
     )
     return row
 
@@ -104,7 +110,16 @@ def seed_emulator(*, reset: bool = True, specs_dir: Path | None = None) -> SeedS
     sandbox_files, connection_specs, flow_specs = seed_files(specs_dir)
     with transaction.atomic():
         if reset:
-            for model in (RequestLogEntry, FaultRule, IssuedToken, FlowSpecDocument, ConnectionSpecDocument, Sandbox):
+            for model in (
+                RequestLogEntry,
+                FaultRule,
+                IssuedToken,
+                FlowDocument,
+                SourceConnectionDocument,
+                FlowSpecDocument,
+                ConnectionSpecDocument,
+                Sandbox,
+            ):
                 model.objects.all().delete()
         existing = {sandbox.name: sandbox for sandbox in Sandbox.objects.all()}
         new_sandboxes = [
@@ -139,4 +154,34 @@ def seed_emulator(*, reset: bool = True, specs_dir: Path | None = None) -> SeedS
                     flow_rows.append(_flowspec_for(sandbox, spec, index, drift))
         ConnectionSpecDocument.objects.bulk_create(conn_rows)
         FlowSpecDocument.objects.bulk_create(flow_rows)
-    return SeedSummary(sandboxes=len(new_sandboxes), flow_specs=len(flow_rows), connection_specs=len(conn_rows))
+        source_count, flow_count = _seed_dataflows(sandboxes, dataflow_file(specs_dir))
+    return SeedSummary(
+        sandboxes=len(new_sandboxes),
+        flow_specs=len(flow_rows),
+        connection_specs=len(conn_rows),
+        source_connections=source_count,
+        flows=flow_count,
+    )
+
+
+def _seed_dataflows(sandboxes: dict[str, Sandbox], entries: dict[str, dict]) -> tuple[int, int]:
+    """Add the dataflows and source connections of `specs/dataflows.json` missing from active sandboxes."""
+    have = set(SourceConnectionDocument.objects.values_list("resource_id", flat=True))
+    have |= set(FlowDocument.objects.values_list("resource_id", flat=True))
+    source_rows, flow_rows = [], []
+    for name, entry in entries.items():
+        sandbox = sandboxes.get(name.lower())
+        if sandbox is None or not sandbox.is_active:
+            continue
+        sources, flows = dataflow_rows(
+            sandbox=sandbox,
+            source_connections=entry.get("sourceConnections", []),
+            flows=entry.get("flows", []),
+            created_at_ms=DATAFLOWS_CREATED_AT_MS,
+            skip=frozenset(have),
+        )
+        source_rows += sources
+        flow_rows += flows
+    SourceConnectionDocument.objects.bulk_create(source_rows)
+    FlowDocument.objects.bulk_create(flow_rows)
+    return len(source_rows), len(flow_rows)

@@ -11,10 +11,12 @@ from django.utils import timezone
 from flowadmin.emulator.models import (
     ConnectionSpecDocument,
     FaultRule,
+    FlowDocument,
     FlowSpecDocument,
     IssuedToken,
     RequestLogEntry,
     Sandbox,
+    SourceConnectionDocument,
 )
 from flowadmin.emulator.tokens import TokenClaims, token_decode
 
@@ -50,6 +52,34 @@ def connection_spec_texts(*, sandbox: Sandbox) -> list[str]:
 
 def connection_spec_document(*, sandbox: Sandbox, spec_id: str) -> dict | None:
     row = ConnectionSpecDocument.objects.filter(sandbox=sandbox, spec_id=spec_id.lower()).only("document_json").first()
+    return row.document if row else None
+
+
+def source_connection_texts(*, sandbox: Sandbox) -> list[str]:
+    """The sandbox's source connections as stored (JSON text), in the order they were created."""
+    rows = SourceConnectionDocument.objects.filter(sandbox=sandbox).order_by("id")
+    return list(rows.values_list("document_json", flat=True))
+
+
+def source_connection_document(*, sandbox: Sandbox, connection_id: str) -> dict | None:
+    rows = SourceConnectionDocument.objects.filter(sandbox=sandbox, resource_id=connection_id.lower())
+    row = rows.only("document_json").first()
+    return row.document if row else None
+
+
+def source_connection_documents(*, sandbox: Sandbox, ids: list[str]) -> dict[str, dict]:
+    """{id: document} of the sandbox's source connections among ``ids`` (lower case)."""
+    rows = SourceConnectionDocument.objects.filter(sandbox=sandbox, resource_id__in=[i.lower() for i in ids])
+    return {row.resource_id: row.document for row in rows.only("resource_id", "document_json")}
+
+
+def flow_texts(*, sandbox: Sandbox) -> list[str]:
+    """The sandbox's dataflows as stored (JSON text), in the order they were created."""
+    return list(FlowDocument.objects.filter(sandbox=sandbox).order_by("id").values_list("document_json", flat=True))
+
+
+def flow_document(*, sandbox: Sandbox, flow_id: str) -> dict | None:
+    row = FlowDocument.objects.filter(sandbox=sandbox, resource_id=flow_id.lower()).only("document_json").first()
     return row.document if row else None
 
 

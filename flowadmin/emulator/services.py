@@ -1,4 +1,4 @@
-"""Writes to the emulator's state: tokens, flow spec documents, fault rules, the request log."""
+"""Writes to the emulator's state: tokens, flow and connection spec documents, fault rules, the request log."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from flowadmin.emulator.models import FaultRule, FlowSpecDocument, IssuedToken, RequestLogEntry, Sandbox
+from flowadmin.emulator.models import (
+    ConnectionSpecDocument,
+    FaultRule,
+    FlowSpecDocument,
+    IssuedToken,
+    RequestLogEntry,
+    Sandbox,
+)
 from flowadmin.emulator.tokens import TOKEN_LIFETIME_S, TokenClaims, technical_account_id, token_encode
 from flowadmin.emulator.validation import METADATA_FIELDS, without_metadata
 
@@ -102,14 +109,11 @@ def flowspec_replace(*, sandbox: Sandbox, spec_id: str, body: dict, client_id: s
     return row.document
 
 
-def flowspec_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
-    """Create a flow spec with a new id (the body must already be valid); returns the stored document."""
-    spec_id = str(uuid.uuid4())
-    now = epoch_ms()
-    user = technical_account_id(client_id)
-    metadata = {
-        "createdAt": now,
-        "updatedAt": now,
+def stamped_metadata(*, sandbox: Sandbox, created_at: int, updated_at: int, user: str, client_id: str) -> dict:
+    """The read-only metadata of a document, in the order Adobe's answers give it."""
+    return {
+        "createdAt": created_at,
+        "updatedAt": updated_at,
         "createdBy": user,
         "updatedBy": user,
         "createdClient": client_id,
@@ -118,7 +122,36 @@ def flowspec_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
         "sandboxName": sandbox.name,
         "imsOrgId": settings.ADOBE_ORG_ID,
     }
+
+
+def seed_metadata(*, sandbox: Sandbox, created_at: int, updated_at: int) -> dict:
+    """The metadata of a seeded document: written by Adobe's own connectors client."""
+    return stamped_metadata(
+        sandbox=sandbox, created_at=created_at, updated_at=updated_at, user=SEED_USER, client_id=SEED_CLIENT
+    )
+
+
+def creation_metadata(*, sandbox: Sandbox, client_id: str, now: int) -> dict:
+    """The read-only metadata the service stamps on a document it creates."""
+    user = technical_account_id(client_id)
+    return stamped_metadata(sandbox=sandbox, created_at=now, updated_at=now, user=user, client_id=client_id)
+
+
+def flowspec_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
+    """Create a flow spec with a new id (the body must already be valid); returns the stored document."""
+    spec_id, now = str(uuid.uuid4()), epoch_ms()
     row = FlowSpecDocument(sandbox=sandbox, spec_id=spec_id, updated_at_ms=now)
+    metadata = creation_metadata(sandbox=sandbox, client_id=client_id, now=now)
+    row.document = document_with_metadata(body, spec_id=spec_id, metadata=metadata)
+    row.save()
+    return row.document
+
+
+def connection_spec_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
+    """Create a connection spec in one sandbox with a new id (the body must already be valid)."""
+    spec_id = str(uuid.uuid4())
+    row = ConnectionSpecDocument(sandbox=sandbox, spec_id=spec_id)
+    metadata = creation_metadata(sandbox=sandbox, client_id=client_id, now=epoch_ms())
     row.document = document_with_metadata(body, spec_id=spec_id, metadata=metadata)
     row.save()
     return row.document
@@ -144,7 +177,7 @@ def _text(rule: dict, key: str) -> str:
 
 
 def fault_rule_add(*, rule: Any) -> FaultRule:
-    """Validate and store a fault rule (see DESIGN.md's `/emulator/_faults`)."""
+    """Validate and store a fault rule (the fields are listed in docs/INTERFACES.md, `/emulator/_faults`)."""
     if not isinstance(rule, dict):
         raise FaultRuleError(FAULT_NOT_OBJECT)
     unknown = sorted(set(rule) - set(FAULT_KEYS))

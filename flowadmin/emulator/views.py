@@ -8,7 +8,6 @@ sandbox.
 from __future__ import annotations
 
 import hmac
-import json
 from base64 import b64decode
 from binascii import Error as Base64Error
 from urllib.parse import urlencode
@@ -19,105 +18,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from flowadmin.emulator import errors, filters, selectors, services
+from flowadmin.emulator import answers, errors, selectors, services
+from flowadmin.emulator.answers import invalid, json_body, not_allowed
 from flowadmin.emulator.gateway import endpoint
 from flowadmin.emulator.models import Sandbox
 from flowadmin.emulator.tokens import TOKEN_LIFETIME_S
-from flowadmin.emulator.validation import (
-    CREATE_REQUIRED,
-    BodyError,
-    flowspec_body_errors,
-    is_uuid,
-    parse_body,
-)
+from flowadmin.emulator.validation import CREATE_REQUIRED, connection_spec_body_errors, flowspec_body_errors, is_uuid
 
-INVALID_SPEC_ID = "The id '{spec_id}' is not valid: a {what} id is a UUID."
 INVALID_PAGING = "The limit and offset parameters must be integers (limit 1 to 100, offset 0 or more)."
-UNSUPPORTED_TYPE = "Content-Type '{content_type}' is not supported: send application/json."
 SANDBOX_PAGE_MAX = 100
-
-
-def _not_allowed(request: HttpRequest, allowed: list[str]) -> HttpResponse:
-    response = errors.flow_error_for(
-        errors.METHOD_NOT_ALLOWED,
-        status=405,
-        detail=f"The method {request.method} is not allowed here; use {', '.join(allowed)}.",
-        request_id=request.emulator.request_id,
-    )
-    response["Allow"] = ", ".join(allowed)
-    return response
-
-
-def _invalid(request: HttpRequest, detail: str) -> HttpResponse:
-    return errors.flow_error_for(
-        errors.INVALID_REQUEST, status=400, detail=detail, request_id=request.emulator.request_id
-    )
-
-
-def _json_body(request: HttpRequest) -> tuple[object | None, HttpResponse | None]:
-    """The parsed JSON body, or the error answer (empty body, wrong content type, not JSON)."""
-    call = request.emulator
-    content_type = request.content_type or ""
-    if request.body.strip() == b"":
-        return None, errors.flow_error_for(
-            errors.EMPTY_BODY, status=400, detail=errors.EMPTY_BODY_DETAIL, request_id=call.request_id
-        )
-    if (
-        request.headers.get("Content-Type")
-        and content_type != "application/json"
-        and not content_type.endswith("+json")
-    ):
-        return None, errors.flow_error_for(
-            errors.UNSUPPORTED_MEDIA_TYPE,
-            status=415,
-            detail=UNSUPPORTED_TYPE.format(content_type=content_type),
-            request_id=call.request_id,
-        )
-    try:
-        return parse_body(request.body), None
-    except BodyError as error:
-        return None, _invalid(request, str(error))
-
-
-def _list_answer(request: HttpRequest, texts: list[str], *, collection: str) -> HttpResponse:
-    """`{"items": [...]}` filtered by `property`, paged by `limit` + `continuationToken`.
-
-    ``texts``: the documents as stored (JSON text); each is sent as it stands, parsed only to filter.
-    """
-    token = request.GET.get("continuationToken", "").strip()
-    try:
-        if token:
-            offset, limit, properties = filters.continuation_decode(token)
-            limit = filters.parse_limit(request.GET.get("limit")) or limit
-        else:
-            offset, limit, properties = (
-                0,
-                filters.parse_limit(request.GET.get("limit")),
-                request.GET.getlist("property"),
-            )
-        wanted = filters.parse_properties(properties)
-        if wanted:
-            texts = [text for text in texts if filters.matches(json.loads(text), wanted)]
-        page = filters.paginate(texts, offset=offset, limit=limit)
-    except filters.QueryError as error:
-        return _invalid(request, str(error))
-    body = '{"items": [' + ", ".join(page.items) + "]"
-    if page.next_offset is not None:
-        next_token = filters.continuation_encode(offset=page.next_offset, limit=limit, properties=properties)
-        links = {"next": {"href": f"/{collection}?{urlencode({'continuationToken': next_token})}"}}
-        body += ', "_links": ' + json.dumps(links)
-    return HttpResponse(body + "}", content_type="application/json")
-
-
-def _invalid_id(request: HttpRequest, spec_id: str, what: str) -> HttpResponse:
-    detail = INVALID_SPEC_ID.format(spec_id=spec_id, what=what)
-    return errors.flow_error_for(errors.INVALID_ID, status=400, detail=detail, request_id=request.emulator.request_id)
-
-
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return errors.flow_error_for(
-        errors.NOT_FOUND, status=404, detail=errors.NOT_FOUND_DETAIL, request_id=request.emulator.request_id
-    )
 
 
 # --- /emulator/ ------------------------------------------------------------------------------
@@ -180,19 +89,17 @@ def ims_token(request: HttpRequest) -> HttpResponse:
 def flow_specs(request: HttpRequest) -> HttpResponse:
     call = request.emulator
     if request.method == "GET":
-        return _list_answer(request, selectors.flowspec_texts(sandbox=call.sandbox), collection="flowSpecs")
+        return answers.list_answer(request, selectors.flowspec_texts(sandbox=call.sandbox), collection="flowSpecs")
     if request.method != "POST":
-        return _not_allowed(request, ["GET", "POST"])
-    body, error = _json_body(request)
+        return not_allowed(request, ["GET", "POST"])
+    body, error = json_body(request)
     if error:
         return error
     problems = flowspec_body_errors(body, required=CREATE_REQUIRED)
     if problems:
-        return _invalid(request, "; ".join(problems))
+        return invalid(request, "; ".join(problems))
     document = services.flowspec_create(sandbox=call.sandbox, body=body, client_id=call.client_id)
-    response = JsonResponse(document, status=201)
-    response["Location"] = f"/data/foundation/flowservice/flowSpecs/{document['id']}"
-    return response
+    return answers.created(document, collection="flowSpecs")
 
 
 @csrf_exempt
@@ -201,22 +108,21 @@ def flow_specs(request: HttpRequest) -> HttpResponse:
 def flow_spec(request: HttpRequest, spec_id: str) -> HttpResponse:
     call = request.emulator
     if request.method not in ("GET", "PUT"):
-        return _not_allowed(request, ["GET", "PUT"])
+        return not_allowed(request, ["GET", "PUT"])
     if not is_uuid(spec_id):
-        return _invalid_id(request, spec_id, "flow spec")
+        return answers.invalid_id(request, spec_id, "flow spec")
     if request.method == "GET":
-        document = selectors.flowspec_document(sandbox=call.sandbox, spec_id=spec_id)
-        return JsonResponse({"items": [document]}) if document else _not_found(request)
-    body, error = _json_body(request)
+        return answers.one_item(selectors.flowspec_document(sandbox=call.sandbox, spec_id=spec_id), request)
+    body, error = json_body(request)
     if error:
         return error
     problems = flowspec_body_errors(body, path_id=spec_id)
     if problems:
-        return _invalid(request, "; ".join(problems))
+        return invalid(request, "; ".join(problems))
     try:
         document = services.flowspec_replace(sandbox=call.sandbox, spec_id=spec_id, body=body, client_id=call.client_id)
     except services.DocumentNotFound:
-        return _not_found(request)
+        return answers.not_found(request)
     return JsonResponse(document)
 
 
@@ -224,10 +130,20 @@ def flow_spec(request: HttpRequest, spec_id: str) -> HttpResponse:
 @login_not_required
 @endpoint("flowservice")
 def connection_specs(request: HttpRequest) -> HttpResponse:
-    if request.method != "GET":
-        return _not_allowed(request, ["GET"])
-    texts = selectors.connection_spec_texts(sandbox=request.emulator.sandbox)
-    return _list_answer(request, texts, collection="connectionSpecs")
+    call = request.emulator
+    if request.method == "GET":
+        texts = selectors.connection_spec_texts(sandbox=call.sandbox)
+        return answers.list_answer(request, texts, collection="connectionSpecs")
+    if request.method != "POST":
+        return not_allowed(request, ["GET", "POST"])
+    body, error = json_body(request)
+    if error:
+        return error
+    problems = connection_spec_body_errors(body)
+    if problems:
+        return invalid(request, "; ".join(problems))
+    document = services.connection_spec_create(sandbox=call.sandbox, body=body, client_id=call.client_id)
+    return answers.created(document, collection="connectionSpecs")
 
 
 @csrf_exempt
@@ -235,24 +151,24 @@ def connection_specs(request: HttpRequest) -> HttpResponse:
 @endpoint("flowservice")
 def connection_spec(request: HttpRequest, spec_id: str) -> HttpResponse:
     if request.method != "GET":
-        return _not_allowed(request, ["GET"])
+        return not_allowed(request, ["GET"])
     if not is_uuid(spec_id):
-        return _invalid_id(request, spec_id, "connection spec")
+        return answers.invalid_id(request, spec_id, "connection spec")
     document = selectors.connection_spec_document(sandbox=request.emulator.sandbox, spec_id=spec_id)
-    return JsonResponse({"items": [document]}) if document else _not_found(request)
+    return answers.one_item(document, request)
 
 
 # --- Sandbox API -----------------------------------------------------------------------------
 def _sandbox_answer(request: HttpRequest, *, active_only: bool, url_name: str) -> HttpResponse:
     if request.method != "GET":
-        return _not_allowed(request, ["GET"])
+        return not_allowed(request, ["GET"])
     try:
         limit = int(request.GET.get("limit") or 50)
         offset = int(request.GET.get("offset") or 0)
     except ValueError:
-        return _invalid(request, INVALID_PAGING)
+        return invalid(request, INVALID_PAGING)
     if not (1 <= limit <= SANDBOX_PAGE_MAX and offset >= 0):
-        return _invalid(request, INVALID_PAGING)
+        return invalid(request, INVALID_PAGING)
     sandboxes = selectors.sandbox_list(active_only=active_only)
     page = sandboxes[offset : offset + limit]
     base = request.build_absolute_uri(reverse(url_name))
@@ -328,7 +244,7 @@ def request_log(request: HttpRequest) -> HttpResponse:
     if request.method == "DELETE":
         return JsonResponse({"deleted": services.request_log_clear()})
     if request.method != "GET":
-        return _not_allowed(request, ["GET", "DELETE"])
+        return not_allowed(request, ["GET", "DELETE"])
     entries = selectors.request_log_list(
         method=request.GET.get("method"), sandbox=request.GET.get("sandbox"), path=request.GET.get("path")
     )
@@ -344,12 +260,12 @@ def fault_rules(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return JsonResponse({"faults": [rule.as_api() for rule in selectors.fault_rule_list()]})
     if request.method != "POST":
-        return _not_allowed(request, ["GET", "POST", "DELETE"])
-    body, error = _json_body(request)
+        return not_allowed(request, ["GET", "POST", "DELETE"])
+    body, error = json_body(request)
     if error:
         return error
     try:
         rule = services.fault_rule_add(rule=body)
     except services.FaultRuleError as problem:
-        return _invalid(request, str(problem))
+        return invalid(request, str(problem))
     return JsonResponse(rule.as_api(), status=201)

@@ -112,7 +112,7 @@ def test_every_answer_carries_its_own_request_id(emulator):
 
 
 def test_an_unknown_emulator_path_is_a_flow_shaped_404(emulator):
-    response = emulator.get("/data/foundation/flowservice/flows")
+    response = emulator.get("/data/foundation/flowservice/runs")
     assert response.status_code == 404
     assert response.json()["type"].endswith("FLOW-1101-404")
 

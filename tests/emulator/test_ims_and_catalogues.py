@@ -110,8 +110,11 @@ def test_unknown_and_malformed_connection_spec_ids_are_404_and_400(emulator):
     assert emulator.get(f"{CONNECTION_SPECS}/S3").json()["type"].endswith("FLOW-1413-400")
 
 
-def test_connection_specs_are_read_only(emulator):
-    assert emulator.post(CONNECTION_SPECS, json={"name": "x", "providerId": "y"}).status_code == 405
+def test_a_connection_spec_cannot_be_deleted(emulator):
+    response = emulator.request("DELETE", f"{CONNECTION_SPECS}/{NEW_STREAMING_SOURCE_ID}")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+    assert emulator.get(f"{CONNECTION_SPECS}/{NEW_STREAMING_SOURCE_ID}").status_code == 200
 
 
 # --- sandboxes -------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Emulator seeded from specs/ ({'reset' if reset else 'kept existing data'}): added "
                 f"{summary.sandboxes} sandboxes, {summary.flow_specs} flow specs, "
-                f"{summary.connection_specs} connection specs"
+                f"{summary.connection_specs} connection specs, {summary.flows} dataflows, "
+                f"{summary.source_connections} source connections"
             )
         )
         password = password or getattr(settings, "DEMO_PASSWORD", "flowadmin-demo")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('emulator', '0001_initial'),
+        ('emulator', '0002_dataflows_and_source_connections'),
     ]
 
     operations = [
