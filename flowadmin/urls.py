@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from flowadmin import views
@@ -10,12 +9,7 @@ handler400 = "flowadmin.views.bad_request"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("flowadmin.accounts.urls")),
     path("admin/", admin.site.urls),
     path("", include("flowadmin.catalog.urls")),
     path("", include("flowadmin.changes.urls")),
