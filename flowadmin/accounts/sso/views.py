@@ -119,7 +119,7 @@ def no_role(request):
     role_map = settings.OIDC_ROLE_MAP
     roles = [(role, groups_for_role(role_map, role)) for role in ROLE_NAMES]
     context = {"provider_name": provider_name(), "roles": roles, **details}
-    return render(request, "accounts/no_role.html", context, status=403)
+    return render(request, "accounts/no_role.html", context)
 
 
 def provider_logout_url(request) -> str:
