@@ -1,13 +1,13 @@
 """Single sign-on settings as a deployment gives them: a separate process with the variables set."""
 
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+
+from tests.project.test_health_and_security import _production_env
 
 ROOT = Path(django_settings.BASE_DIR)
 SSO = {
@@ -20,16 +20,9 @@ SSO = {
 
 
 def environment(**extra) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PLATFORM_", "FLOWADMIN_", "ADOBE_"))}
-    env = {key: value for key, value in env.items() if not key.startswith(("OIDC_", "LOCAL_LOGIN"))}
-    env.update(
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="flowadmin.example.com",
-        DJANGO_SETTINGS_MODULE="flowadmin.settings",
-    )
-    env.update(extra)
-    return env
+    """Production variables (and none of the developer's own OIDC_* or LOCAL_LOGIN), then ``extra``."""
+    env = {key: value for key, value in _production_env().items() if not key.startswith(("OIDC_", "LOCAL_LOGIN"))}
+    return {**env, **extra}
 
 
 def run(*args, **extra) -> subprocess.CompletedProcess:
