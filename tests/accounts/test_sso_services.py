@@ -145,3 +145,15 @@ def test_the_username_is_readable_and_valid_whatever_the_claims(claims, username
 
 def test_a_single_group_sent_as_a_string_counts():
     assert user_roles(sync(groups="aep-auditors").user) == [AUDITORS_GROUP]
+
+
+def test_the_admin_lists_the_links_read_only(admin_client):
+    user = sync().user
+    page = admin_client.get("/admin/accounts/externalidentity/")
+    assert page.status_code == 200
+    assert "op-1" in page.text
+    link = ExternalIdentity.objects.get(user=user)
+    change = admin_client.post(f"/admin/accounts/externalidentity/{link.pk}/change/", {"subject": "op-9"})
+    assert change.status_code == 403
+    link.refresh_from_db()
+    assert link.subject == "op-1"
