@@ -84,7 +84,8 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             log.warning("SSO sign-in failed: the provider could not be reached: %s", type(error).__name__)
             raise SignInRefused(UNREACHABLE, log_detail=type(error).__name__) from error
         except (SuspiciousOperation, jwt.PyJWTError, KeyError, ValueError) as error:
-            log.warning("SSO sign-in refused: %s", error)
+            # A malformed answer (no id_token, a JWKS without keys); the traceback shows where.
+            log.warning("SSO sign-in refused: %s", error, exc_info=True)
             raise SignInRefused(UNVERIFIED, log_detail=str(error)) from error
 
     def _verify_jws(self, payload, key):

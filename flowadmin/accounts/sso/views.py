@@ -7,7 +7,7 @@ out: the session is flushed, whatever it held before.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import auth
@@ -135,6 +135,10 @@ def provider_logout_url(request) -> str:
         return ""  # the provider is unreachable: at least the flowadmin session ends
     if not endpoint:
         return ""
+    if _origin(endpoint) != _origin(settings.OIDC_ISSUER):
+        # The policy's form-action allows the issuer's origin only: the browser would block the redirect.
+        log.warning("SSO logout stays local: end_session_endpoint %s is not on the issuer's host", endpoint)
+        return ""
     params = {
         "client_id": settings.OIDC_RP_CLIENT_ID,
         "post_logout_redirect_uri": request.build_absolute_uri(reverse("login")),
@@ -143,3 +147,8 @@ def provider_logout_url(request) -> str:
     if id_token:
         params["id_token_hint"] = id_token
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
