@@ -252,7 +252,10 @@ OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
 OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", default="groups")
 OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", default="preferred_username")
 OIDC_ROLE_MAP = role_map_parse(env.str("OIDC_ROLE_MAP", default=""))
-OIDC_TOKEN_USE_BASIC_AUTH = env.str("OIDC_TOKEN_AUTH", default="basic") != "post"
+_token_auth = env.str("OIDC_TOKEN_AUTH", default="basic").strip().lower()
+if _token_auth not in ("basic", "post"):
+    raise ImproperlyConfigured(f"OIDC_TOKEN_AUTH must be basic or post, not {_token_auth!r}.")
+OIDC_TOKEN_USE_BASIC_AUTH = _token_auth == "basic"
 OIDC_SESSION_HOURS = env.float("OIDC_SESSION_HOURS", default=8)
 OIDC_CLOCK_SKEW_SECONDS = env.int("OIDC_CLOCK_SKEW_SECONDS", default=60)
 OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)

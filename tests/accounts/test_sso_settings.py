@@ -66,6 +66,7 @@ def test_the_settings_keep_the_issuer_the_map_and_a_policy_that_lets_logout_reac
         ({"OIDC_CLIENT_SECRET": ""}, "OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required"),
         ({"OIDC_ROLE_MAP": "aep-admins=Admins"}, "OIDC_ROLE_MAP: 'Admins' (for 'aep-admins') is not a role"),
         ({"LOCAL_LOGIN": "sometimes"}, "LOCAL_LOGIN must be one of on, off, superusers"),
+        ({"OIDC_TOKEN_AUTH": "jwt"}, "OIDC_TOKEN_AUTH must be basic or post"),
         ({"OIDC_ISSUER": "", "LOCAL_LOGIN": "off"}, "LOCAL_LOGIN=off needs single sign-on (OIDC_ISSUER)"),
     ],
 )
@@ -76,6 +77,7 @@ def test_a_server_with_unusable_sso_settings_refuses_to_start_and_says_why(varia
     assert SSO["OIDC_CLIENT_SECRET"] not in result.stderr + result.stdout
 
 
-def test_without_sso_settings_password_login_stays_on():
-    result = run("-c", "import django; django.setup(); from django.conf import settings as s; print(s.LOCAL_LOGIN)")
-    assert result.stdout.split() == ["on"]
+def test_without_sso_settings_password_login_stays_on_and_false_switches_it_off():
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.LOCAL_LOGIN)"
+    assert run("-c", code).stdout.split() == ["on"]
+    assert run("-c", code, **{**SSO, "LOCAL_LOGIN": "false"}).stdout.split() == ["off"]
