@@ -45,7 +45,7 @@ lint: install-dev
 audit-deps: install-dev
 	$(PY) scripts/audit_deps.py
 
-# Debian's Chromium and axe-core for the browser suite (tests/e2e); quick when both are there.
+# Debian's Chromium, axe-core and oidc-provider for the browser suite (tests/e2e); quick when all are there.
 browser:
 	bash scripts/install-browser.sh
 

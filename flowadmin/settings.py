@@ -165,7 +165,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # address, that pair is refused for LOGIN_LOCKOUT_MINUTES; a successful login resets the count.
 AUTHENTICATION_BACKENDS = [
     "flowadmin.accounts.backends.LoginThrottleBackend",
-    "flowadmin.accounts.backends.AccountBackend",  # ModelBackend that refuses demo users under DEBUG=false
+    # Django's ModelBackend as LOCAL_LOGIN allows it, refusing demo users under DEBUG=false
+    "flowadmin.accounts.backends.LocalPasswordBackend",
+    "flowadmin.accounts.sso.backend.SingleSignOnBackend",  # OpenID Connect; inert while OIDC_ISSUER is unset
 ]
 AXES_ENABLED = env.bool("LOGIN_THROTTLE", default=True)
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
@@ -317,3 +319,47 @@ Q_CLUSTER = {
 }
 INSTALLED_APPS += ["django_q", "flowadmin.tasks"]
 # === Background tasks =========================================================== end =====
+# --- Single sign-on (OpenID Connect) ------------------------------------------------------------
+# Everything single sign-on needs, in this block only; the logic lives in flowadmin/accounts/sso/.
+# SSO is on when OIDC_ISSUER is set: endpoints and keys come from the issuer's discovery document.
+# The settings named OIDC_RP_* / OIDC_USE_* / OIDC_STORE_* are mozilla-django-oidc's own.
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+from flowadmin.accounts.role_map import LOCAL_LOGIN_MODES, role_map_parse  # noqa: E402
+
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default=_urlsplit(OIDC_ISSUER).hostname or "")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")  # from the environment only; never logged or shown
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid profile email")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", default="groups")
+OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_ROLE_MAP = role_map_parse(env.str("OIDC_ROLE_MAP", default=""))
+_token_auth = env.str("OIDC_TOKEN_AUTH", default="basic").strip().lower()
+if _token_auth not in ("basic", "post"):
+    raise ImproperlyConfigured(f"OIDC_TOKEN_AUTH must be basic or post, not {_token_auth!r}.")
+OIDC_TOKEN_USE_BASIC_AUTH = _token_auth == "basic"
+OIDC_SESSION_HOURS = env.float("OIDC_SESSION_HOURS", default=8)
+OIDC_CLOCK_SKEW_SECONDS = env.int("OIDC_CLOCK_SKEW_SECONDS", default=60)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of RP-initiated logout
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+# Password login: "on", "off" (SSO only) or "superusers" (break-glass administrators only).
+LOCAL_LOGIN = env.str("LOCAL_LOGIN", default="on").strip().lower()
+LOCAL_LOGIN = {"true": "on", "false": "off"}.get(LOCAL_LOGIN, LOCAL_LOGIN)
+if LOCAL_LOGIN not in LOCAL_LOGIN_MODES:
+    raise ImproperlyConfigured(f"LOCAL_LOGIN must be one of {', '.join(LOCAL_LOGIN_MODES)}, not {LOCAL_LOGIN!r}.")
+if OIDC_ISSUER:
+    if not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+        raise ImproperlyConfigured("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required too.")
+    # Logging out sends the logout form's answer on to the provider: form-action must allow its origin.
+    _issuer = _urlsplit(OIDC_ISSUER)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [SELF, f"{_issuer.scheme}://{_issuer.netloc}"]
+elif LOCAL_LOGIN != "on":
+    raise ImproperlyConfigured(f"LOCAL_LOGIN={LOCAL_LOGIN} needs single sign-on (OIDC_ISSUER), or nobody could log in.")
+# --- end of single sign-on ----------------------------------------------------------------------

@@ -1,10 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from flowadmin import views
-from flowadmin.accounts.forms import LoginForm
 from flowadmin.ops import views as ops_views
 
 handler400 = "flowadmin.views.bad_request"
@@ -13,14 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", ops_views.metrics, name="metrics"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("flowadmin.accounts.urls")),
     path("admin/", admin.site.urls),
     path("", include("flowadmin.catalog.urls")),
     path("", include("flowadmin.changes.urls")),

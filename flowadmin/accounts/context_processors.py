@@ -1,10 +1,12 @@
-"""What base.html needs on every page: the Flow Service in use and the user's roles."""
+"""What base.html needs on every page: the Flow Service in use and the user's roles; for anonymous
+visitors, what the login page offers (django-axes renders that page too, without the login view)."""
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE, VIEW_AUDIT, user_roles
+from flowadmin.accounts.sso.views import provider_name, sso_enabled
 
 
 def flowservice_label() -> str:
@@ -18,7 +20,11 @@ def navigation(request) -> dict:
     context = {"flowservice_label": label, "flowservice_is_emulator": label == "local emulator"}
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return context
+        return {
+            **context,
+            "sso_provider_name": provider_name() if sso_enabled() else "",
+            "local_login": settings.LOCAL_LOGIN,
+        }
     return {
         **context,
         "user_roles": user_roles(user),

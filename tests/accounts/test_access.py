@@ -1,9 +1,11 @@
-"""Every page needs a login, except the login page, the health check, /metrics (its own guard) and the emulator."""
+"""Every page needs a login, except the login and single sign-on pages, the health check, /metrics (its own
+guard) and the emulator."""
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-PUBLIC_PREFIXES = ("/accounts/login/", "/healthz", "/metrics", "/emulator/", "/static/")
+# The SSO pages must be reachable signed out: they are how one signs in. /metrics has its own guard.
+PUBLIC_PREFIXES = ("/accounts/login/", "/accounts/sso/", "/healthz", "/metrics", "/emulator/", "/static/")
 SAMPLE_KWARGS = {
     "sandbox": "dev",
     "spec_id": "e77fde5a-22a8-11ed-861d-0242ac120002",

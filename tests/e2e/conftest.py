@@ -8,7 +8,8 @@ alive for the whole test session, where Django's ORM refuses to run (Synchronous
 Fixtures:
     server          session   E2EServer: ``.url``, ``.log_tail()``; demo users seeded
     browser         package   Chromium, closed when the e2e package is done
-    new_context     function  factory: ``new_context(viewport=PHONE, ...)`` -> BrowserContext with base_url
+    new_context     function  factory: ``new_context(viewport=PHONE, base_url=None, ...)`` -> BrowserContext
+                              on ``base_url`` (the session server's by default)
     context, page   function  one desktop context and its page; ``page.goto("/")`` works
     browser_log     function  BrowserLog of ``context`` (console errors, uncaught errors, CSP violations)
     emulator_api    function  EmulatorApi on the server; faults cleared after the test
@@ -24,7 +25,7 @@ page are saved under ``test-results/e2e/``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,18 +58,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=_is_e2e)
 
 
-_server: E2EServer | None = None
+# Logs a failure report shows the tail of: name -> a function giving that tail (servers add theirs).
+REPORTED_LOGS: dict[str, Callable[[], str]] = {}
 
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[E2EServer]:
-    global _server
     with E2EServer() as running:
-        _server = running
+        REPORTED_LOGS["flowadmin server log (tail)"] = running.log_tail
         try:
             yield running
         finally:
-            _server = None
+            REPORTED_LOGS.pop("flowadmin server log (tail)", None)
 
 
 @pytest.fixture(scope="session")
@@ -95,12 +96,13 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_context(request: pytest.FixtureRequest, browser: Browser, server: E2EServer):
-    """Factory of browser contexts on the server, each watched by its own BrowserLog."""
+def new_context(request: pytest.FixtureRequest, browser: Browser):
+    """Factory of browser contexts on the server (or on ``base_url``), each watched by its own BrowserLog."""
     opened: list[tuple[BrowserContext, BrowserLog]] = []
 
-    def make(*, viewport: dict | None = None, **options) -> BrowserContext:
-        context = browser.new_context(base_url=server.url, viewport=viewport or DESKTOP, **options)
+    def make(*, viewport: dict | None = None, base_url: str | None = None, **options) -> BrowserContext:
+        base_url = base_url or request.getfixturevalue("server").url
+        context = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP, **options)
         context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         log = BrowserLog()
         log.watch(context)
@@ -163,8 +165,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if not _is_e2e(item) or not report.failed:
         return report
     item.stash[_FAILED] = True
-    if _server is not None:
-        report.sections.append(("flowadmin server log (tail)", _server.log_tail()))
+    for name, tail in list(REPORTED_LOGS.items()):
+        report.sections.append((name, tail()))
     factory = item.funcargs.get("new_context") if hasattr(item, "funcargs") else None
     if factory is not None and report.when == "call":
         saved = _save_pages(item.nodeid, [ctx for ctx, _log in factory.opened])

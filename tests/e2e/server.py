@@ -14,7 +14,7 @@ the journeys that sync or roll out need it. The scheduled sync is off (FLOWADMIN
 0) so that no sync starts on its own in the middle of a journey.
 
 The database is a SQLite file in a temporary folder, or, when ``DATABASE_URL`` points at PostgreSQL,
-a database ``flowadmin_e2e_<pid>`` created on that server and dropped again at the end.
+a database ``flowadmin_e2e_<pid>_<port>`` created on that server and dropped again at the end.
 """
 
 from __future__ import annotations
@@ -67,8 +67,12 @@ def _with_database_name(url: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def throwaway_database(workdir: Path, source_url: str | None = None) -> Iterator[str]:
-    """Yield the DATABASE_URL of an empty database that is removed afterwards."""
+def throwaway_database(workdir: Path, source_url: str | None = None, *, name: str = "") -> Iterator[str]:
+    """Yield the DATABASE_URL of an empty database that is removed afterwards.
+
+    On PostgreSQL it is ``name`` (``flowadmin_e2e_<pid>`` by default): servers running side by side
+    in one test process need names of their own.
+    """
     source_url = source_url if source_url is not None else os.environ.get("DATABASE_URL", "")
     config = environ.Env.db_url_config(source_url) if source_url else {}
     if config.get("ENGINE") not in POSTGRES_ENGINES:
@@ -78,7 +82,7 @@ def throwaway_database(workdir: Path, source_url: str | None = None) -> Iterator
     import psycopg
     from psycopg import sql
 
-    name = f"flowadmin_e2e_{os.getpid()}"
+    name = name or f"flowadmin_e2e_{os.getpid()}"
     connect_kwargs = {
         "host": config.get("HOST") or None,
         "port": config.get("PORT") or None,
@@ -211,7 +215,8 @@ class E2EServer:
         self.log_path = self.workdir / "server.log"
         self.log_path.touch()
         self._stack.callback(self._remove_workdir)
-        self.database_url = self._stack.enter_context(throwaway_database(self.workdir))
+        database = f"flowadmin_e2e_{os.getpid()}_{self.port}"  # unique while a second server runs beside
+        self.database_url = self._stack.enter_context(throwaway_database(self.workdir, name=database))
         self._manage("migrate", "--noinput")
         self._manage("seed_demo")
         self._spawn_gunicorn()
