@@ -1,0 +1,133 @@
+"""The audit page's integrity panel: a check that costs a few queries, whatever the size of the log.
+
+It checks the latest checkpoint's signature and its file, that no newer checkpoint file exists
+(checkpoints removed from the database), that the event it signed still has the signed hash, and
+the chain from it to the head (at most `TAIL_LIMIT` events); beside it, the outcome of the last
+full verification (`manage.py audit_verify`, or the schedule), which covers everything before.
+"""
+
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from flowadmin.audit import signing
+from flowadmin.audit.chain import event_breaks, event_hash
+from flowadmin.audit.checkpoints import checkpoint_directory, checkpoint_path, checkpoint_record
+from flowadmin.audit.keys import SOURCE_DEVELOPMENT, configured_key_source, verify_keys
+from flowadmin.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
+from flowadmin.audit.verification import SIGNED_EVENT_MISSING, Problem, rewritten, tail_missing
+
+TAIL_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Integrity:
+    key_source: str  # keys.SOURCE_*, or "" when no checkpoint is signed
+    dev_key_path: str
+    directory: str
+    checkpoint: AuditCheckpoint | None
+    head_seq: int | None
+    tail_checked: int  # events after the checkpoint whose chain was checked here
+    tail_more: bool  # more events after it than this check looks at
+    problem: Problem | None
+    last_full: AuditVerification | None
+
+    @property
+    def development_key(self) -> bool:
+        return self.key_source == SOURCE_DEVELOPMENT
+
+    @property
+    def signing_off(self) -> bool:
+        return not self.key_source
+
+    @property
+    def unsigned_from(self) -> int | None:
+        """The first event after the checkpoint, if there is one."""
+        if self.checkpoint is None or not self.head_seq or self.head_seq <= self.checkpoint.last_seq:
+            return None
+        return self.checkpoint.last_seq + 1
+
+
+def audit_integrity() -> Integrity:
+    """Four queries: the last two checkpoints, the last full verification, the head, the events since."""
+    latest_two = list(AuditCheckpoint.objects.order_by("-number")[:2])
+    checkpoint = latest_two[0] if latest_two else None
+    previous = latest_two[1] if len(latest_two) > 1 else None
+    last_full = AuditVerification.objects.order_by("-id").first()
+    head_seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    problem, checked, more = None, 0, False
+    if checkpoint is not None:
+        problem = _checkpoint_problem(checkpoint, previous)
+        events = list(AuditEvent.objects.filter(seq__gte=checkpoint.last_seq).order_by("seq")[: TAIL_LIMIT + 2])
+        more = len(events) > TAIL_LIMIT + 1
+        tail_problem, checked = _tail_problem(checkpoint, previous, events[: TAIL_LIMIT + 1], head_seq)
+        problem = problem or tail_problem
+    return Integrity(
+        key_source=configured_key_source(),
+        dev_key_path=str(settings.AUDIT_DEV_KEY_FILE),
+        directory=str(checkpoint_directory() or ""),
+        checkpoint=checkpoint,
+        head_seq=head_seq,
+        tail_checked=checked,
+        tail_more=more,
+        problem=problem,
+        last_full=last_full,
+    )
+
+
+def _checkpoint_problem(checkpoint: AuditCheckpoint, previous: AuditCheckpoint | None) -> Problem | None:
+    start = previous.last_seq + 1 if previous else 1
+    label = f"checkpoint #{checkpoint.number} (events #{start}..#{checkpoint.last_seq})"
+    try:
+        keys = verify_keys()
+    except ImproperlyConfigured as error:
+        return Problem(None, f"{label} cannot be checked: {error}")
+    record = checkpoint_record(checkpoint)
+    problem = signing.checkpoint_problem(record, keys)
+    if problem:
+        return Problem(start, f"{label}: {problem}")
+    if previous is not None and checkpoint.previous_digest != previous.digest:
+        return Problem(start, f"{label}: it does not follow checkpoint #{previous.number}")
+    directory = checkpoint_directory()
+    if directory is None:
+        return None
+    later = checkpoint_path(directory, checkpoint.number + 1)
+    if later.exists():
+        return Problem(
+            checkpoint.last_seq + 1,
+            f"checkpoint #{checkpoint.number + 1} is in {directory} but not in the database: "
+            "checkpoints, and the events they cover, may have been removed",
+        )
+    try:
+        file = json.loads(checkpoint_path(directory, checkpoint.number).read_bytes())
+    except FileNotFoundError:
+        return None  # written just after its row commits; audit_verify reports a file still missing
+    except (OSError, ValueError):
+        file = None
+    if file != record:
+        return Problem(start, f"{label}: its file in {directory} does not match the database")
+    return None
+
+
+def _tail_problem(checkpoint, previous, events: list[AuditEvent], head_seq: int | None) -> tuple[Problem | None, int]:
+    """The signed event still as signed, and the chain from it to the head; (problem, events checked after it)."""
+    at = checkpoint_record(checkpoint)["at"]
+    if not events or events[0].seq != checkpoint.last_seq:
+        if head_seq is None or head_seq < checkpoint.last_seq:
+            head = head_seq or 0
+            return tail_missing(head=head, number=checkpoint.number, last_seq=checkpoint.last_seq, at=at), 0
+        message = SIGNED_EVENT_MISSING.format(number=checkpoint.number, last=checkpoint.last_seq)
+        return Problem(checkpoint.last_seq, message), 0
+    signed = events[0]
+    if signed.hash != checkpoint.head_hash or event_hash(signed) != signed.hash:
+        first = previous.last_seq + 1 if previous else 1
+        return rewritten(first=first, number=checkpoint.number, last_seq=checkpoint.last_seq, at=at), 0
+    expected_seq, previous_hash = signed.seq + 1, signed.hash
+    for event in events[1:]:
+        breaks = event_breaks(event, expected_seq=expected_seq, previous_hash=previous_hash)
+        if breaks:
+            return Problem(breaks[0].first_seq, breaks[0].what()), event.seq - signed.seq - 1
+        expected_seq, previous_hash = event.seq + 1, event.hash
+    return None, len(events) - 1
