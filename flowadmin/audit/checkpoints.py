@@ -15,17 +15,21 @@ Writers are serialised as the chain's are: a transaction-scoped advisory lock on
 SQLite's IMMEDIATE transactions; so two processes never fork the checkpoint chain.
 """
 
-import json
 import logging
 from contextlib import closing
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
 from flowadmin.audit import signing
 from flowadmin.audit.chain import canonical_timestamp, event_breaks
+from flowadmin.audit.checkpoint_records import (
+    checkpoint_directory,
+    checkpoint_file_bytes,
+    checkpoint_path,
+    checkpoint_record,
+)
 from flowadmin.audit.files import write_new
 from flowadmin.audit.keys import signing_key
 from flowadmin.audit.models import GENESIS_HASH, AuditAction, AuditCheckpoint, AuditEvent
@@ -33,7 +37,6 @@ from flowadmin.audit.models import GENESIS_HASH, AuditAction, AuditCheckpoint, A
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_LOCK_KEY = 0x617564697470  # "auditp": pg_advisory_xact_lock key of the checkpoint chain
-FILE_NAME = "checkpoint-{number:012d}.json"
 CHUNK_SIZE = 2000
 # After an apply, a checkpoint waits for the schedule rather than check more events than this in a request.
 AFTER_COMMIT_MAX_EVENTS = 2000
@@ -135,29 +138,6 @@ def checkpoint_after_commit() -> None:
         logger.info(DEFERRED.format(count=many.args[0]))
     except Exception:
         logger.exception(AFTER_COMMIT_FAILED)
-
-
-def checkpoint_directory() -> Path | None:
-    return Path(settings.AUDIT_CHECKPOINT_DIR) if settings.AUDIT_CHECKPOINT_DIR else None
-
-
-def checkpoint_path(directory: Path, number: int) -> Path:
-    return directory / FILE_NAME.format(number=number)
-
-
-def checkpoint_record(checkpoint: AuditCheckpoint) -> dict:
-    """The checkpoint as its signed record (the shape of its file and of its line in exports)."""
-    return {
-        "type": signing.RECORD_TYPE,
-        **{name: getattr(checkpoint, name) for name in signing.SIGNED_FIELDS if name != "at"},
-        "at": canonical_timestamp(checkpoint.at),
-        "digest": checkpoint.digest,
-        "signature": checkpoint.signature,
-    }
-
-
-def checkpoint_file_bytes(record: dict) -> bytes:
-    return (json.dumps(record, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def checkpoint_file_write(directory: Path, checkpoint: AuditCheckpoint) -> bool:

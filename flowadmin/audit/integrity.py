@@ -8,13 +8,14 @@ full verification (`manage.py audit_verify`, or the schedule), which covers ever
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from flowadmin.audit import signing
 from flowadmin.audit.chain import event_breaks, event_hash
-from flowadmin.audit.checkpoints import checkpoint_directory, checkpoint_path, checkpoint_record
+from flowadmin.audit.checkpoint_records import checkpoint_directory, checkpoint_path, checkpoint_record
 from flowadmin.audit.keys import SOURCE_DEVELOPMENT, configured_key_source, verify_keys
 from flowadmin.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 from flowadmin.audit.verification import SIGNED_EVENT_MISSING, Problem, rewritten, tail_missing
@@ -31,8 +32,12 @@ class Integrity:
     head_seq: int | None
     tail_checked: int  # events after the checkpoint whose chain was checked here
     tail_more: bool  # more events after it than this check looks at
-    problem: Problem | None
+    problems: list[Problem]  # what this check found, the first affected event first
     last_full: AuditVerification | None
+
+    @property
+    def problem(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
 
     @property
     def development_key(self) -> bool:
@@ -57,22 +62,22 @@ def audit_integrity() -> Integrity:
     previous = latest_two[1] if len(latest_two) > 1 else None
     last_full = AuditVerification.objects.order_by("-id").first()
     head_seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
-    problem, checked, more = None, 0, False
+    problems, checked, more = [], 0, False
     if checkpoint is not None:
-        problem = _checkpoint_problem(checkpoint, previous)
         events = list(AuditEvent.objects.filter(seq__gte=checkpoint.last_seq).order_by("seq")[: TAIL_LIMIT + 2])
         more = len(events) > TAIL_LIMIT + 1
         tail_problem, checked = _tail_problem(checkpoint, previous, events[: TAIL_LIMIT + 1], head_seq)
-        problem = problem or tail_problem
+        found = [_checkpoint_problem(checkpoint, previous), tail_problem]
+        problems = sorted((problem for problem in found if problem), key=lambda problem: problem.seq or 0)
     return Integrity(
         key_source=configured_key_source(),
-        dev_key_path=str(settings.AUDIT_DEV_KEY_FILE),
+        dev_key_path=_shown(settings.AUDIT_DEV_KEY_FILE),
         directory=str(checkpoint_directory() or ""),
         checkpoint=checkpoint,
         head_seq=head_seq,
         tail_checked=checked,
         tail_more=more,
-        problem=problem,
+        problems=problems,
         last_full=last_full,
     )
 
@@ -131,3 +136,11 @@ def _tail_problem(checkpoint, previous, events: list[AuditEvent], head_seq: int 
             return Problem(breaks[0].first_seq, breaks[0].what()), event.seq - signed.seq - 1
         expected_seq, previous_hash = event.seq + 1, event.hash
     return None, len(events) - 1
+
+
+def _shown(path) -> str:
+    """A path as the page shows it: relative to the project when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        return str(path)

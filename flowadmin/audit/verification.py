@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from flowadmin.audit import signing
 from flowadmin.audit.chain import event_breaks
-from flowadmin.audit.checkpoints import checkpoint_path, checkpoint_record
+from flowadmin.audit.checkpoint_records import checkpoint_path, checkpoint_record
 from flowadmin.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditVerification
 
 FILE_GRACE = dt.timedelta(seconds=30)  # a checkpoint's file is written just after its row commits

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from flowadmin.audit.checkpoints import checkpoint_directory
+from flowadmin.audit.checkpoint_records import checkpoint_directory
 from flowadmin.audit.keys import verify_keys
 from flowadmin.audit.verification import VerificationReport, audit_log_verify, audit_verification_record, when_text
 
