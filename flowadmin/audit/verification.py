@@ -27,7 +27,8 @@ from flowadmin.audit.chain import event_breaks
 from flowadmin.audit.checkpoint_records import checkpoint_path, checkpoint_record
 from flowadmin.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditVerification
 
-FILE_GRACE = dt.timedelta(seconds=30)  # a checkpoint's file is written just after its row commits
+FILE_GRACE = dt.timedelta(seconds=30)  # a checkpoint's file is written just after its row commits:
+FILE_WAIT_SECONDS = 1.0  # the file of one written in the last FILE_GRACE is waited for this long
 KEPT_PROBLEMS = 1000  # problems kept in full; the rest are counted
 RECORDED_PROBLEMS = 20  # problems kept in an AuditVerification row
 
@@ -250,9 +251,12 @@ class _Checkpoints:
         label = f"checkpoint #{number} (events #{start}..#{claimed.get('last_seq', '?') if claimed else '?'})"
         name = checkpoint_path(self.directory, number).name if self.directory else ""
         add = lambda message: self.report.add(start, f"{label}: {message}")  # noqa: E731
+        waited = self.directory is not None and row is not None and file is None and not file_error
+        if waited and self._arrives(number, row):
+            file, file_error = self._file(number)
         if file_error:
             add(f"its file {name} cannot be read ({file_error})")
-        elif self.directory is not None and file is None and not self._recent(row):
+        elif self.directory is not None and file is None:
             add(f"its file {name} is missing from {self.directory}")
         elif row is None:
             add(f"it is in {self.directory} but not in the database")
@@ -286,9 +290,15 @@ class _Checkpoints:
         where = "the database" + (" and the checkpoint directory" if self.directory is not None else "")
         self.report.add(start, f"checkpoints #{first}..#{last} are missing from {where}")
 
-    def _recent(self, row: dict | None) -> bool:
-        # Its file is written once its row commits: a checkpoint of the last moments may not have one yet.
+    def _arrives(self, number: int, row: dict | None) -> bool:
+        """Whether the missing file of a checkpoint written moments ago appears (it follows its row's commit)."""
         try:
-            return row is not None and self.now - dt.datetime.fromisoformat(row["at"]) < FILE_GRACE
+            recent = row is not None and self.now - dt.datetime.fromisoformat(row["at"]) < FILE_GRACE
         except (TypeError, ValueError):
-            return False
+            recent = False
+        deadline = time.monotonic() + FILE_WAIT_SECONDS
+        while recent and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if checkpoint_path(self.directory, number).exists():
+                return True
+        return False

@@ -1,6 +1,11 @@
 import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from flowadmin.audit import signing
 
 from .factories import record_at
 
@@ -103,3 +108,24 @@ def history(db, alice, bob):
         ),
         record_at(at(4, 0), action="sandbox.sync_failed", outcome="unknown", sandbox="prod", detail="timeout"),
     ]
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    private: Ed25519PrivateKey
+    public_text: str
+    key_id: str
+    directory: Path
+
+
+@pytest.fixture
+def audit_keys(settings, tmp_path) -> AuditKeys:
+    """A signing key in the environment and a checkpoint directory of the test's own, as in production."""
+    private = Ed25519PrivateKey.generate()
+    settings.AUDIT_SIGNING_KEY = signing.private_key_text(private)
+    settings.AUDIT_SIGNING_KEY_FILE = ""
+    settings.AUDIT_VERIFY_KEY = []
+    settings.AUDIT_VERIFY_KEY_FILE = ""
+    settings.AUDIT_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+    public = private.public_key()
+    return AuditKeys(private, signing.public_key_text(public), signing.key_id(public), tmp_path / "checkpoints")

@@ -82,6 +82,8 @@ def summary(report: VerificationReport, *, now: dt.datetime) -> list[str]:
 
 
 def _guarantee(report: VerificationReport, *, now: dt.datetime) -> list[str]:
+    if report.latest is None and report.checkpoints_checked:
+        return ["Verified through: no event. No checkpoint carries a valid signature of a trusted key."]
     if report.latest is None:
         return [
             "No signed checkpoint: nothing is guaranteed against someone with database access (removing the newest "
@@ -109,4 +111,9 @@ def _guarantee(report: VerificationReport, *, now: dt.datetime) -> list[str]:
             lines.append(f"Not guaranteed: {events}.")
     elif report.ok:
         lines.append("Every event is covered by a signed checkpoint.")
+    if verified is not None:
+        lines.append(
+            f"Anything recorded after checkpoint #{verified.number} is beyond this guarantee: events removed since "
+            "it was written cannot be detected until a later checkpoint covers them."
+        )
     return lines
