@@ -288,7 +288,7 @@ class ExportVerifier:
         elif record["head_hash"] != self.last_hash:
             self.problem(
                 start,
-                f"line {line}: {_events(start, last)} do not match signed checkpoint #{number} "
+                f"line {line}: {_events(start, last, 'does not match', 'do not match')} signed checkpoint #{number} "
                 f"(written {record['at']}): an event in this range was changed, removed or inserted and the "
                 "hashes recomputed",
             )
@@ -359,8 +359,8 @@ class ExportVerifier:
         return lines
 
 
-def _events(first: int, last: int) -> str:
-    return f"event #{first} is" if first == last else f"events #{first}..#{last} are"
+def _events(first: int, last: int, singular: str = "is", plural: str = "are") -> str:
+    return f"event #{first} {singular}" if first == last else f"events #{first}..#{last} {plural}"
 
 
 def _span(first: int, last: int) -> str:

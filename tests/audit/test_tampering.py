@@ -17,26 +17,9 @@ from flowadmin.audit import signing
 from flowadmin.audit.checkpoint_records import checkpoint_file_bytes, checkpoint_path
 from flowadmin.audit.checkpoints import checkpoint_if_new
 from flowadmin.audit.models import AuditCheckpoint, AuditEvent
-from flowadmin.audit.services import audit_record
 
+from .conftest import APPROVAL
 from .factories import bulk_events, rewrite_chain, tamper
-
-APPROVAL = 12  # the approval of change request 7; checkpoints end at 10, 13 and 20; events 21..25 follow
-
-
-@pytest.fixture
-def signed_log(transactional_db, audit_keys):
-    bulk_events(10)
-    checkpoint_if_new()  # #1: events 1..10
-    audit_record(action="change.proposed", change_request_id=7, detail="Add the Acme source")
-    audit_record(action="change.approved", change_request_id=7, detail="Approved by the second pair of eyes")
-    audit_record(action="change.applied", change_request_id=7, detail="PUT accepted")  # #2 (1..13), on commit
-    bulk_events(7)
-    checkpoint_if_new()  # #3: events 1..20
-    bulk_events(5)
-    assert list(AuditCheckpoint.objects.order_by("number").values_list("last_seq", flat=True)) == [10, 13, 20]
-    assert AuditEvent.objects.get(seq=APPROVAL).action == "change.approved"
-    return audit_keys
 
 
 def verify(*args: str) -> tuple[bool, str]:
