@@ -1,11 +1,14 @@
-"""The audit page's integrity panel: a check that costs a few queries, whatever the size of the log.
+"""The audit page's integrity panel: a check that costs three small queries, whatever the size of the log.
 
 It checks the latest checkpoint's signature and its file, that no newer checkpoint file exists
 (checkpoints removed from the database), that the event it signed still has the signed hash, and
-the chain from it to the head (at most `TAIL_LIMIT` events); beside it, the outcome of the last
-full verification (`manage.py audit_verify`, or the schedule), which covers everything before.
+the links of the chain from it to the head (at most `TAIL_LIMIT` events: their seq, prev_hash and
+hash). It recomputes no event's hash: the next checkpoint does that for the events after this
+one before it signs them, and `manage.py audit_verify` for all. Beside it, the outcome of the last
+full verification (`audit_verify`, or the schedule).
 """
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from flowadmin.audit import signing
-from flowadmin.audit.chain import event_breaks, event_hash
+from flowadmin.audit.chain import BREAK_GAP, BREAK_PREV_HASH, ChainBreak
 from flowadmin.audit.checkpoint_records import checkpoint_directory, checkpoint_path, checkpoint_record
 from flowadmin.audit.keys import SOURCE_DEVELOPMENT, configured_key_source, verify_keys
 from flowadmin.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
@@ -29,9 +32,9 @@ class Integrity:
     dev_key_path: str
     directory: str
     checkpoint: AuditCheckpoint | None
-    head_seq: int | None
+    head_seq: int | None  # the last event, when no more than TAIL_LIMIT follow the checkpoint
     tail_checked: int  # events after the checkpoint whose chain was checked here
-    tail_more: bool  # more events after it than this check looks at
+    tail_more: bool  # more events after it than this check looks at (the head is then not known here)
     problems: list[Problem]  # what this check found, the first affected event first
     last_full: AuditVerification | None
 
@@ -50,23 +53,29 @@ class Integrity:
     @property
     def unsigned_from(self) -> int | None:
         """The first event after the checkpoint, if there is one."""
-        if self.checkpoint is None or not self.head_seq or self.head_seq <= self.checkpoint.last_seq:
+        if self.checkpoint is None or not (self.tail_more or (self.head_seq or 0) > self.checkpoint.last_seq):
             return None
         return self.checkpoint.last_seq + 1
 
 
 def audit_integrity() -> Integrity:
-    """Four queries: the last two checkpoints, the last full verification, the head, the events since."""
+    """Three queries: the last two checkpoints, the last full verification, the events since the checkpoint."""
     latest_two = list(AuditCheckpoint.objects.order_by("-number")[:2])
     checkpoint = latest_two[0] if latest_two else None
     previous = latest_two[1] if len(latest_two) > 1 else None
     last_full = AuditVerification.objects.order_by("-id").first()
-    head_seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
-    problems, checked, more = [], 0, False
+    problems, head_seq, checked, more = [], None, 0, False
     if checkpoint is not None:
-        events = list(AuditEvent.objects.filter(seq__gte=checkpoint.last_seq).order_by("seq")[: TAIL_LIMIT + 2])
+        # The signed event, the events after it up to TAIL_LIMIT, and one more to know whether there are more.
+        links = AuditEvent.objects.filter(seq__gte=checkpoint.last_seq).order_by("seq")
+        events = list(links.values_list("seq", "prev_hash", "hash")[: TAIL_LIMIT + 2])
         more = len(events) > TAIL_LIMIT + 1
-        tail_problem, checked = _tail_problem(checkpoint, previous, events[: TAIL_LIMIT + 1], head_seq)
+        events = events[: TAIL_LIMIT + 1]
+        if events and not more:
+            head_seq = events[-1][0]
+        elif not events:  # the log ends before the checkpoint: only then is the head asked for
+            head_seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+        tail_problem, checked = _tail_problem(checkpoint, previous, events, head_seq)
         found = [_checkpoint_problem(checkpoint, previous), tail_problem]
         problems = sorted((problem for problem in found if problem), key=lambda problem: problem.seq or 0)
     return Integrity(
@@ -116,28 +125,35 @@ def _checkpoint_problem(checkpoint: AuditCheckpoint, previous: AuditCheckpoint |
     return None
 
 
-def _tail_problem(checkpoint, previous, events: list[AuditEvent], head_seq: int | None) -> tuple[Problem | None, int]:
-    """The signed event still as signed, and the chain from it to the head; (problem, events checked after it)."""
+def _tail_problem(checkpoint, previous, events: list[tuple], head_seq: int | None) -> tuple[Problem | None, int]:
+    """The signed event still as signed, and the links from it to the head; (problem, events checked after it).
+
+    `events`: (seq, prev_hash, hash) from the signed event on.
+    """
     at = checkpoint_record(checkpoint)["at"]
-    if not events or events[0].seq != checkpoint.last_seq:
+    if not events or events[0][0] != checkpoint.last_seq:
         if head_seq is None or head_seq < checkpoint.last_seq:
             head = head_seq or 0
             return tail_missing(head=head, number=checkpoint.number, last_seq=checkpoint.last_seq, at=at), 0
         message = SIGNED_EVENT_MISSING.format(number=checkpoint.number, last=checkpoint.last_seq)
         return Problem(checkpoint.last_seq, message), 0
-    signed = events[0]
-    if signed.hash != checkpoint.head_hash or event_hash(signed) != signed.hash:
+    if events[0][2] != checkpoint.head_hash:
         first = previous.last_seq + 1 if previous else 1
         return rewritten(first=first, number=checkpoint.number, last_seq=checkpoint.last_seq, at=at), 0
-    expected_seq, previous_hash = signed.seq + 1, signed.hash
-    for event in events[1:]:
-        breaks = event_breaks(event, expected_seq=expected_seq, previous_hash=previous_hash)
-        if breaks:
-            return Problem(breaks[0].first_seq, breaks[0].what()), event.seq - signed.seq - 1
-        expected_seq, previous_hash = event.seq + 1, event.hash
+    expected_seq, previous_hash = checkpoint.last_seq + 1, checkpoint.head_hash
+    for seq, prev_hash, event_hash_ in events[1:]:
+        if seq != expected_seq:
+            broken = ChainBreak(seq=seq, kind=BREAK_GAP, expected=str(expected_seq), found=str(seq))
+        elif prev_hash != previous_hash:
+            broken = ChainBreak(seq=seq, kind=BREAK_PREV_HASH, expected=previous_hash, found=prev_hash)
+        else:
+            expected_seq, previous_hash = seq + 1, event_hash_
+            continue
+        return Problem(broken.first_seq, broken.what()), expected_seq - checkpoint.last_seq - 1
     return None, len(events) - 1
 
 
+@functools.cache
 def _shown(path) -> str:
     """A path as the page shows it: relative to the project when inside it."""
     try:

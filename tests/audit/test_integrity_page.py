@@ -61,6 +61,15 @@ def test_a_rewritten_chain_is_shown_in_red(signed_log, auditor_client):
     assert "events #14..#20 do not match signed checkpoint #3" in text
 
 
+def test_a_broken_link_after_the_checkpoint_is_shown_in_red(signed_log, auditor_client):
+    tamper("DELETE FROM audit_event WHERE seq = %s", [23])
+
+    text = panel(auditor_client)
+
+    assert "First affected event: <a" in text and ">#23</a>" in text
+    assert "1 event(s) missing: the chain jumps from #22 to #24" in text
+
+
 def test_the_last_full_verification_is_shown_and_a_failed_one_in_red(signed_log, auditor_client):
     call_command("audit_verify", stdout=io.StringIO())
     assert "Last full verification" in panel(auditor_client)
