@@ -98,6 +98,8 @@ def _checkpoint_problem(checkpoint: AuditCheckpoint, previous: AuditCheckpoint |
         keys = verify_keys()
     except ImproperlyConfigured as error:
         return Problem(None, f"{label} cannot be checked: {error}")
+    if not keys:
+        return Problem(None, f"{label} cannot be checked: no public key is configured (AUDIT_VERIFY_KEY)")
     record = checkpoint_record(checkpoint)
     problem = signing.checkpoint_problem(record, keys)
     if problem:
