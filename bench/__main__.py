@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import db, server
+from bench import audit, db, server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -41,7 +41,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=None, help="timed requests per page (default 30, quick 10)")
     parser.add_argument("--load-seconds", type=float, default=None, help="seconds per load level (default 60)")
     parser.add_argument("--levels", default="1,4,16,32", help="load test concurrency levels")
-    parser.add_argument("--skip", default="", help="comma list of phases to skip: probe,pages,load,memory,sync")
+    parser.add_argument("--skip", default="", help="comma list of phases to skip: probe,pages,load,memory,sync,audit")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     parser.add_argument(
         "--profile", default="", help="profile the page of this name with pyinstrument (HTML in the temp dir)"
@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     database = db.bench_database(reuse=args.reuse_db)
     port = server.free_port()
     os.environ.update(server.environment(port))
+    os.environ.update(audit.environment(database.name))
     db.use(database)
     if not args.reuse_db:
         database.create()
@@ -178,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             "build_seconds_by_part": manifest["seconds"],
         }
 
+        if "audit" not in skip:
+            log("audit trail: full verification of the data set ...")
+            results["audit"] = {"verify": audit.verify(log=log)}
+
         if "pages" not in skip:
             log(f"pages ({samples} samples each, after 3 warm-up requests):")
             floor, measured = pages.run(manifest, samples=samples, log=log, only=args.only)
@@ -189,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             results["pages"] = measured
             if args.profile and args.profile != "sync":
                 profile_page(manifest, args.profile)
+
+        if "audit" not in skip:
+            log("audit trail: the cost of a checkpoint after an apply ...")
+            results["audit"]["checkpoint_write"] = audit.checkpoint_cost(manifest, samples=samples * 3, log=log)
 
         if "load" not in skip:
             manifest_path = Path(tempfile.gettempdir()) / f"bench-manifest-{os.getpid()}.json"
@@ -253,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"kept: {database.label}; measure it again with --reuse-db {database.name}")
         else:
             database.drop()
+            audit.remove(database.name)
 
     from bench.report import evaluate, table
 

@@ -4,7 +4,8 @@ At scale 1: 200 sandboxes x 50 cached flow specs (10,000, each with two versions
 index), one flow spec of about 1 MB, 1,000 change requests and 1,000,000 audit events. The audit
 chain is valid: every event's search text is built by the audit app's `search_text_for` and its hash
 by its `event_hash`, in seq order, exactly as `audit_record` would; only the inserts are batched
-(COPY on PostgreSQL, executemany on SQLite).
+(COPY on PostgreSQL, executemany on SQLite). A signed checkpoint ends every 10,000 events (and one
+20 events before the head), rows and files, signed with the run's key (`bench.audit`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
+from bench.audit import build_checkpoints
 from flowadmin.accounts.roles import APPROVERS_GROUP, AUDITORS_GROUP, STAFF_GROUP, ensure_roles
 from flowadmin.audit.chain import event_hash
 from flowadmin.audit.models import GENESIS_HASH, AuditEvent
@@ -45,6 +47,8 @@ GENERIC_STREAMING_ID = "e77fde5a-22a8-11ed-861d-0242ac120002"
 NAMESPACE = uuid.UUID("6f1c2a4e-7d3b-4c55-9a8e-2b1f0c9d8e7a")
 HISTORY = dt.timedelta(days=730)
 BATCH = 5000
+CHECKPOINT_EVERY = 10_000  # events between the data set's signed checkpoints
+UNSIGNED_TAIL = 20  # events after the last checkpoint (what the schedule signs within 5 minutes)
 
 
 @dataclass(frozen=True)
@@ -417,10 +421,16 @@ def audit_event_fields(sizes: Sizes, stories: list[tuple[int, str, str, str, str
         yield fields
 
 
-def audit_rows(sizes: Sizes, stories, cr_docs: dict, *, start: dt.datetime) -> Iterator[tuple]:
-    """Every event as a row of `AUDIT_COLUMNS`, chained: search text and hash as `audit_record` makes them."""
+def audit_rows(
+    sizes: Sizes, stories, cr_docs: dict, *, start: dt.datetime, heads: list | None = None
+) -> Iterator[tuple]:
+    """Every event as a row of `AUDIT_COLUMNS`, chained: search text and hash as `audit_record` makes them.
+
+    `heads` collects (seq, hash, time) of the events that signed checkpoints end at (`checkpoint_seqs`).
+    """
     step = HISTORY / sizes.events
     previous = GENESIS_HASH
+    signed = checkpoint_seqs(sizes.events)
     for index, fields in enumerate(audit_event_fields(sizes, stories, cr_docs)):
         event = AuditEvent(
             seq=index + 1,
@@ -439,6 +449,8 @@ def audit_rows(sizes: Sizes, stories, cr_docs: dict, *, start: dt.datetime) -> I
             **fields,
         )
         event.hash = previous = event_hash(event)
+        if heads is not None and event.seq in signed:
+            heads.append((event.seq, event.hash, event.at))
         yield tuple(
             (json.dumps(getattr(event, column)) if getattr(event, column) is not None else None)
             if column in JSON_COLUMNS
@@ -477,14 +489,22 @@ def _insert_sqlite(rows: Iterator[tuple], progress: Callable[[int], None]) -> No
             cursor.executemany(sql, batch)
 
 
-def build_audit(sizes: Sizes, stories, *, progress: Callable[[int], None] = lambda n: None) -> dt.datetime:
+def checkpoint_seqs(events: int) -> set[int]:
+    """Where the data set's signed checkpoints end: every CHECKPOINT_EVERY events, the last a little before the head
+    (the audit page checks the events after it)."""
+    return {*range(CHECKPOINT_EVERY, events - UNSIGNED_TAIL, CHECKPOINT_EVERY), events - UNSIGNED_TAIL}
+
+
+def build_audit(
+    sizes: Sizes, stories, *, progress: Callable[[int], None] = lambda n: None, heads: list | None = None
+) -> dt.datetime:
     """Write the chain; returns the time of event 1 (event n is at start + (n - 1) * HISTORY / events)."""
     start = (dt.datetime.now(dt.UTC) - HISTORY).replace(microsecond=0)
     cr_docs = {
         row["pk"]: (documents.put_body(row["base_document"]), documents.put_body(row["proposed_document"]))
         for row in ChangeRequest.objects.values("pk", "base_document", "proposed_document")
     }
-    rows = audit_rows(sizes, stories, cr_docs, start=start)
+    rows = audit_rows(sizes, stories, cr_docs, start=start, heads=heads)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             _insert_postgresql(rows, progress)
@@ -540,11 +560,19 @@ def build(sizes: Sizes, *, log: Callable[[str], None] = print) -> Manifest:
         stories = build_change_requests(sizes, users)
     seconds["change_requests"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
+    heads: list = []
     start = build_audit(
-        sizes, stories, progress=lambda n: log(f"  audit: {n} events, {time.perf_counter() - started:.0f} s")
+        sizes,
+        stories,
+        progress=lambda n: log(f"  audit: {n} events, {time.perf_counter() - started:.0f} s"),
+        heads=heads,
     )
     seconds["audit"] = round(time.perf_counter() - started, 1)
     log(f"  audit: {sizes.events} events in {seconds['audit']} s")
+    started = time.perf_counter()
+    signed = build_checkpoints(heads)
+    seconds["audit_checkpoints"] = round(time.perf_counter() - started, 1)
+    log(f"  audit: {signed} signed checkpoints (rows and files) in {seconds['audit_checkpoints']} s")
     started = time.perf_counter()
     terms = audit_search_terms_backfill()  # what audit_record writes beside each event
     seconds["audit_search_terms"] = round(time.perf_counter() - started, 1)

@@ -9,6 +9,7 @@ EXPORT_FLAT = 1.15  # the large export's peak memory at most this many times the
 SYNC_IDEAL = 1.5
 SYNC_SPEEDUP = 6.0
 LINEAR = 2.2  # preview time at the maximum number of ids over the time at half of it
+CHECKPOINT_WRITE = 3.0  # a checkpoint after an apply, at most this many times the floor
 
 
 def evaluate(results: dict) -> list[dict]:
@@ -84,11 +85,39 @@ def evaluate(results: dict) -> list[dict]:
                     "note": "one by one: measured on a subset, extrapolated",
                 }
             )
+    targets += _audit_targets(results.get("audit", {}))
     if results.get("load"):
         errors = sum(row["errors"] for row in results["load"])
         resent = sum(row.get("resent_after_keepalive_close", 0) for row in results["load"])
         note = f"{resent} sent again after the server closed a kept-alive connection" if resent else ""
         targets.append({"target": "no errors under load", "value": str(errors), "met": errors == 0, "note": note})
+    return targets
+
+
+def _audit_targets(audit: dict) -> list[dict]:
+    targets = []
+    verify = audit.get("verify")
+    if verify:
+        targets.append(
+            {
+                "target": "full audit verification finds the data set intact (chain, checkpoints, files)",
+                "value": f"{verify['events']:,} events, {verify['checkpoints']} checkpoints: "
+                f"{verify['seconds_per_100k_events']} s per 100,000 events ({verify['seconds']} s)",
+                "met": verify["ok"] and verify["verified_through"] > 0,
+                "note": "the time is reported, not judged: audit_verify runs nightly, never on a page",
+            }
+        )
+    write = audit.get("checkpoint_write")
+    if write:
+        targets.append(
+            {
+                "target": f"checkpoint after an apply within {CHECKPOINT_WRITE:g}x the floor",
+                "value": f"p50 {write['p50_ms']} ms (x{write['ratio_p50']}; floor {write['floor_p50_ms']} ms)",
+                "met": write["ratio_p50"] <= CHECKPOINT_WRITE,
+                "note": f"after the apply commits: checks its {write['events_per_checkpoint']} events, signs, one row "
+                "and one file; the apply itself waits for three requests to Adobe",
+            }
+        )
     return targets
 
 
@@ -118,6 +147,22 @@ def table(results: dict) -> str:
             lines.append(
                 f"{row['concurrency']:12} {row['throughput_rps']:8.1f} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} "
                 f"{row['errors']:7} {row.get('resent_after_keepalive_close', 0):7}"
+            )
+    audit = results.get("audit", {})
+    if audit:
+        lines.append("\naudit trail:")
+        if "verify" in audit:
+            verify = audit["verify"]
+            lines.append(
+                f"  full verification: {verify['events']:,} events, {verify['checkpoints']} checkpoints and "
+                f"{verify['files']} files in {verify['seconds']} s = {verify['seconds_per_100k_events']} s per "
+                "100,000 events"
+            )
+        if "checkpoint_write" in audit:
+            write = audit["checkpoint_write"]
+            lines.append(
+                f"  checkpoint write after an apply: p50 {write['p50_ms']} ms, p95 {write['p95_ms']} ms, "
+                f"x{write['ratio_p50']} the floor"
             )
     lines.append("\ntargets:")
     for target in results.get("targets", []):

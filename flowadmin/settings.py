@@ -1,6 +1,7 @@
 """flowadmin settings: every value comes from the environment (django-environ), `.env` optional."""
 
 import os
+import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -149,6 +150,23 @@ else:
     # One test database per test process, so parallel runs on one server never collide.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# --- The audit trail's signed checkpoints (README "Audit trail: guarantees") ---------------------
+# The Ed25519 private key that signs checkpoints: from the environment or a file, never the database.
+# Under DEBUG with neither set, a development key is made on first use in AUDIT_DEV_KEY_FILE.
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
+AUDIT_SIGNING_KEY_FILE = env.str("AUDIT_SIGNING_KEY_FILE", default="")
+AUDIT_DEV_KEY_FILE = BASE_DIR / ".audit-dev" / "signing-key"
+# Public keys that checkpoints may verify with (several while a key is rotated); by default the
+# public key of the signing key.
+AUDIT_VERIFY_KEY = env.list("AUDIT_VERIFY_KEY", default=[])
+AUDIT_VERIFY_KEY_FILE = env.str("AUDIT_VERIFY_KEY_FILE", default="")
+# One file per checkpoint, on storage the database's administrators cannot write. Under DEBUG a
+# folder per database in the project (git-ignored); required in production (check --deploy).
+_db_label = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(DATABASES["default"].get("NAME") or "default")).name)
+AUDIT_CHECKPOINT_DIR = env.str(
+    "AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / ".audit-dev" / "checkpoints" / _db_label) if DEBUG else ""
+)
+
 # Connections outlive a request (a new SQLite connection re-reads the whole schema: about half the
 # CPU of a small request, such as each call to the emulator).
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))

@@ -76,10 +76,22 @@ def auditor_client(client, auditor_user):
     return client
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _audit_development_paths(tmp_path_factory):
+    """The suite never writes checkpoint files or a development key into the project's folder."""
+    from django.conf import settings
+
+    kept = settings.AUDIT_CHECKPOINT_DIR, settings.AUDIT_DEV_KEY_FILE
+    settings.AUDIT_CHECKPOINT_DIR = ""
+    settings.AUDIT_DEV_KEY_FILE = tmp_path_factory.mktemp("audit-dev") / "signing-key"
+    yield
+    settings.AUDIT_CHECKPOINT_DIR, settings.AUDIT_DEV_KEY_FILE = kept
+
+
 @pytest.fixture(autouse=True)
 def _audit_log_emptied_before_flush(request):
-    """Transactional tests end with a flush, a TRUNCATE, which PostgreSQL's append-only trigger
-    refuses while the audit log holds events: empty it first, its triggers off for that moment."""
+    """Transactional tests end with a flush, a TRUNCATE, which PostgreSQL's append-only triggers
+    refuse while the audit log holds events or checkpoints: empty them first, triggers off for that moment."""
     marker = request.node.get_closest_marker("django_db")
     transactional = bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
     transactional = transactional or any(name in request.fixturenames for name in ("transactional_db", "live_server"))
@@ -90,6 +102,7 @@ def _audit_log_emptied_before_flush(request):
 
     if transactional and connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE audit_event DISABLE TRIGGER USER")
-            cursor.execute("DELETE FROM audit_event")
-            cursor.execute("ALTER TABLE audit_event ENABLE TRIGGER USER")
+            for table in ("audit_event", "audit_checkpoint"):
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")

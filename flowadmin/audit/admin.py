@@ -3,15 +3,12 @@
 from django.contrib import admin
 
 from flowadmin.accounts.roles import VIEW_AUDIT
-from flowadmin.audit.models import AuditEvent
+from flowadmin.audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("seq", "at", "actor_username", "action", "outcome", "sandbox", "spec_id", "change_request_id")
-    list_filter = ("action", "outcome")
-    search_fields = ("=spec_id", "=sandbox", "=actor_username", "=correlation_id")
-    show_full_result_count = False
+class ReadOnlyAuditAdmin(admin.ModelAdmin):
+    """Every field read-only; auditors may look, nobody may add, change or delete."""
+
     actions = None
 
     def get_readonly_fields(self, request, obj=None):
@@ -28,3 +25,23 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAuditAdmin):
+    list_display = ("seq", "at", "actor_username", "action", "outcome", "sandbox", "spec_id", "change_request_id")
+    list_filter = ("action", "outcome")
+    search_fields = ("=spec_id", "=sandbox", "=actor_username", "=correlation_id")
+    show_full_result_count = False
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAuditAdmin):
+    list_display = ("number", "last_seq", "at", "key_id", "digest")
+    show_full_result_count = False
+
+
+@admin.register(AuditVerification)
+class AuditVerificationAdmin(ReadOnlyAuditAdmin):
+    list_display = ("at", "ok", "events_checked", "verified_through", "first_problem_seq", "problem_count", "seconds")
+    list_filter = ("ok",)

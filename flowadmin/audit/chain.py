@@ -72,15 +72,24 @@ class ChainBreak:
     expected: str
     found: str
 
-    def describe(self) -> str:
+    @property
+    def first_seq(self) -> int:
+        """The first event affected: for a gap, the first one missing."""
+        return int(self.expected) if self.kind == BREAK_GAP else self.seq
+
+    def what(self) -> str:
         if self.kind == BREAK_GAP:
-            return f"seq {self.seq}: gap in the sequence (expected seq {self.expected}, found seq {self.found})"
+            missing = int(self.found) - int(self.expected)
+            return f"{missing} event(s) missing: the chain jumps from #{int(self.expected) - 1} to #{self.found}"
         what = (
             "prev_hash does not match the previous event's hash"
             if self.kind == BREAK_PREV_HASH
-            else ("content changed: the recomputed hash does not match the stored one")
+            else "content changed: the recomputed hash does not match the stored one"
         )
-        return f"seq {self.seq}: {what} (expected {self.expected}, found {self.found})"
+        return f"{what} (expected {self.expected}, found {self.found})"
+
+    def describe(self) -> str:
+        return f"event #{self.first_seq}: {self.what()}"
 
 
 @dataclass(frozen=True)
@@ -95,20 +104,30 @@ class ChainReport:
         return self.broken is None
 
 
+def event_breaks(event: AuditEvent, *, expected_seq: int, previous_hash: str) -> list[ChainBreak]:
+    """What is wrong with one event, given the seq and hash the chain expects before it.
+
+    A gap (the event's link is then not judged: its predecessor is missing), a broken link, changed
+    content; an empty list when it is sound.
+    """
+    breaks = []
+    if event.seq != expected_seq:
+        breaks.append(ChainBreak(seq=event.seq, kind=BREAK_GAP, expected=str(expected_seq), found=str(event.seq)))
+    elif event.prev_hash != previous_hash:
+        breaks.append(ChainBreak(seq=event.seq, kind=BREAK_PREV_HASH, expected=previous_hash, found=event.prev_hash))
+    recomputed = event_hash(event)
+    if recomputed != event.hash:
+        breaks.append(ChainBreak(seq=event.seq, kind=BREAK_CONTENT, expected=recomputed, found=event.hash))
+    return breaks
+
+
 def chain_check(events: Iterable[AuditEvent]) -> ChainReport:
     """Walk events in seq order and stop at the first broken link."""
     checked, expected_seq, previous_hash = 0, 1, GENESIS_HASH
     for event in events:
-        if event.seq != expected_seq:
-            broken = ChainBreak(seq=event.seq, kind=BREAK_GAP, expected=str(expected_seq), found=str(event.seq))
-            return ChainReport(checked=checked, head_seq=expected_seq - 1, head_hash=previous_hash, broken=broken)
-        if event.prev_hash != previous_hash:
-            broken = ChainBreak(seq=event.seq, kind=BREAK_PREV_HASH, expected=previous_hash, found=event.prev_hash)
-            return ChainReport(checked=checked, head_seq=expected_seq - 1, head_hash=previous_hash, broken=broken)
-        recomputed = event_hash(event)
-        if recomputed != event.hash:
-            broken = ChainBreak(seq=event.seq, kind=BREAK_CONTENT, expected=recomputed, found=event.hash)
-            return ChainReport(checked=checked, head_seq=expected_seq - 1, head_hash=previous_hash, broken=broken)
+        breaks = event_breaks(event, expected_seq=expected_seq, previous_hash=previous_hash)
+        if breaks:
+            return ChainReport(checked=checked, head_seq=expected_seq - 1, head_hash=previous_hash, broken=breaks[0])
         checked += 1
         expected_seq, previous_hash = event.seq + 1, event.hash
     return ChainReport(checked=checked, head_seq=expected_seq - 1, head_hash=previous_hash, broken=None)

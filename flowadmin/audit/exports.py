@@ -1,14 +1,31 @@
-"""The audit log as JSON objects, CSV and JSON Lines, with stable field names (see README)."""
+"""The audit log as JSON objects, CSV and JSON Lines, with stable field names (see README).
+
+A JSON Lines export is verifiable on its own (`scripts/verify_audit_export.py`): besides one line
+per event (unchanged), it has lines with a ``type``, which are not events: first an ``export``
+line (its filters, whether it is ``complete``), after each event a ``search_text`` line (the stored
+search text, which the event's hash also covers), and the signed ``checkpoint`` records that
+cover the events, each after the event it ends at.
+"""
 
 import csv
+import dataclasses
+import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.utils import timezone
+
 from flowadmin.audit.chain import canonical_timestamp
 from flowadmin.audit.models import AuditEvent
+from flowadmin.audit.selectors import (
+    AuditFilters,
+    audit_checkpoint_latest_number,
+    audit_checkpoint_records,
+    audit_event_export,
+)
 
 FIELDS = (
     "seq",
@@ -35,6 +52,8 @@ ROWS_PER_CHUNK = 200
 
 # Columns an export reads: `FIELDS`, with the actor as its copied username.
 COLUMNS = tuple("actor_username" if name == "actor" else name for name in FIELDS)
+JSONL_COLUMNS = (*COLUMNS, "search_text")
+EXPORT_FORMAT = 1
 
 
 def record_as_dict(row: dict[str, Any]) -> dict[str, Any]:
@@ -75,17 +94,89 @@ def csv_stream(events: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield _drained(buffer)
 
 
-def jsonl_stream(events: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """One JSON object a line, in chunks of a few hundred lines."""
-    chunk: list[str] = []
+def jsonl_export(*, filters: AuditFilters) -> Iterator[str]:
+    """The JSON Lines export of the events matching `filters`, with what verifies them (see the module)."""
+    # The last checkpoint is read before the events: it was written after its events, so they hold all it covers.
+    through = audit_checkpoint_latest_number()
+    complete = filters == AuditFilters()
+    header = {
+        "type": "export",
+        "format": EXPORT_FORMAT,
+        "complete": complete,
+        "filters": _filters_as_dict(filters),
+        "exported_at": canonical_timestamp(timezone.now()),
+        "last_checkpoint": through,
+    }
+    events = audit_event_export(filters=filters, columns=JSONL_COLUMNS)
+    checkpoints = None
+    if through is not None:
+        checkpoints = lambda from_seq: audit_checkpoint_records(through_number=through, from_seq=from_seq)  # noqa: E731
+    return jsonl_stream(events, header=header, checkpoints=checkpoints, complete=complete)
+
+
+def jsonl_stream(
+    events: Iterable[dict[str, Any]],
+    *,
+    header: dict | None = None,
+    checkpoints: Callable[[int], Iterator[dict]] | None = None,
+    complete: bool = False,
+) -> Iterator[str]:
+    """One JSON object a line, in chunks of a few hundred lines.
+
+    `checkpoints(from_seq)`: the checkpoint records ending at `from_seq` or later; each is written
+    after the event it ends at (or where that event would be). A `complete` export also ends with
+    the checkpoints beyond its last event: they show events missing from the log.
+    """
+    chunk: list[str] = [json.dumps(header) + "\n"] if header else []
     with _closing(events):
-        for event in events:
-            chunk.append(json.dumps(record_as_dict(event), ensure_ascii=False) + "\n")
-            if len(chunk) == ROWS_PER_CHUNK:
+        for record in _with_checkpoints(events, checkpoints, complete):
+            chunk.append(json.dumps(record, ensure_ascii=False) + "\n")
+            if len(chunk) >= ROWS_PER_CHUNK:
                 yield "".join(chunk)
                 chunk = []
     if chunk:
         yield "".join(chunk)
+
+
+def _with_checkpoints(events, checkpoints, complete: bool) -> Iterator[dict]:
+    later: Iterator[dict] | None = None
+    pending = None
+    try:
+        for row in events:
+            record = record_as_dict(row)
+            seq = record["seq"]
+            if later is None and checkpoints is not None:
+                later = checkpoints(0 if complete else seq - 1)
+                pending = next(later, None)
+            while pending is not None and pending["last_seq"] < seq:
+                yield pending
+                pending = next(later, None)
+            yield record
+            if "search_text" in row:
+                yield {"type": "search_text", "seq": seq, "search_text": row["search_text"]}
+            if pending is not None and pending["last_seq"] == seq:
+                yield pending
+                pending = next(later, None)
+        if complete and checkpoints is not None:
+            if later is None:
+                later = checkpoints(0)
+                pending = next(later, None)
+            while pending is not None:
+                yield pending
+                pending = next(later, None)
+    finally:
+        close = getattr(later, "close", None)
+        if close is not None:
+            close()
+
+
+def _filters_as_dict(filters: AuditFilters) -> dict[str, Any]:
+    values = {}
+    for name, value in dataclasses.asdict(filters).items():
+        if value in ("", None):
+            continue
+        values[name] = canonical_timestamp(value) if isinstance(value, dt.datetime) else value
+    return values
 
 
 @contextmanager

@@ -14,6 +14,8 @@ from django.db import models
 
 UPDATE_REFUSED = "Audit events are append-only: they cannot be changed."
 DELETE_REFUSED = "Audit events are append-only: they cannot be deleted."
+CHECKPOINT_UPDATE_REFUSED = "Audit checkpoints are append-only: they cannot be changed."
+CHECKPOINT_DELETE_REFUSED = "Audit checkpoints are append-only: they cannot be deleted."
 GENESIS_HASH = "0" * 64
 # The ids `AuditSearchTerm` keeps (search text is lower-cased): flow spec, connection spec and
 # correlation ids are all UUIDs.
@@ -61,29 +63,41 @@ class AuditOutcome(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
+    """A queryset that refuses to change or delete rows; `refused_update`/`refused_delete` say why."""
+
+    refused_update = UPDATE_REFUSED
+    refused_delete = DELETE_REFUSED
+
     def update(self, **kwargs):
-        # The one permitted update: SET_NULL on the actor when a user is deleted (the collector
-        # goes through the base manager, which is this queryset).
-        if kwargs in ({"actor": None}, {"actor_id": None}):
-            return super().update(**kwargs)
-        raise AuditImmutableError(UPDATE_REFUSED)
+        raise AuditImmutableError(self.refused_update)
 
     update.queryset_only = True
 
     def bulk_update(self, objs, fields, batch_size=None):
-        raise AuditImmutableError(UPDATE_REFUSED)
+        raise AuditImmutableError(self.refused_update)
 
     def update_or_create(self, defaults=None, create_defaults=None, **kwargs):
-        raise AuditImmutableError(UPDATE_REFUSED)
+        raise AuditImmutableError(self.refused_update)
 
     def delete(self):
-        raise AuditImmutableError(DELETE_REFUSED)
+        raise AuditImmutableError(self.refused_delete)
 
     delete.queryset_only = True
 
     def _raw_delete(self, using):
-        raise AuditImmutableError(DELETE_REFUSED)
+        raise AuditImmutableError(self.refused_delete)
+
+
+class AuditEventQuerySet(AppendOnlyQuerySet):
+    def update(self, **kwargs):
+        # The one permitted update: SET_NULL on the actor when a user is deleted (the collector
+        # goes through the base manager, which is this queryset).
+        if kwargs in ({"actor": None}, {"actor_id": None}):
+            return models.QuerySet.update(self, **kwargs)
+        raise AuditImmutableError(UPDATE_REFUSED)
+
+    update.queryset_only = True
 
 
 AuditEventManager = models.Manager.from_queryset(AuditEventQuerySet)
@@ -177,3 +191,81 @@ class AuditSearchTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} in #{self.event_id}"
+
+
+class AuditCheckpointQuerySet(AppendOnlyQuerySet):
+    refused_update = CHECKPOINT_UPDATE_REFUSED
+    refused_delete = CHECKPOINT_DELETE_REFUSED
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain's head: written by `flowadmin.audit.checkpoints`, never changed.
+
+    Its signed fields, digest and signature are described in `flowadmin.audit.signing`; the same
+    record is also kept as a file in ``AUDIT_CHECKPOINT_DIR`` and carried by JSON Lines exports.
+    On PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE, as on the events (migration 0005).
+    """
+
+    number = models.BigIntegerField(primary_key=True, help_text="Gap-free position of the checkpoint, from 1.")
+    version = models.PositiveSmallIntegerField()
+    last_seq = models.BigIntegerField(unique=True, help_text="The last event it covers.")
+    event_count = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64, help_text="The hash of event last_seq.")
+    at = models.DateTimeField()
+    previous_digest = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True)
+    signature = models.CharField(max_length=128)
+
+    objects = models.Manager.from_queryset(AuditCheckpointQuerySet)()
+
+    class Meta:
+        db_table = "audit_checkpoint"
+        ordering = ["-number"]
+        base_manager_name = "objects"
+        default_permissions = ("view",)
+        constraints = [
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="audit_checkpoint_number_positive"),
+            models.CheckConstraint(condition=models.Q(last_seq__gte=1), name="audit_checkpoint_last_seq_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.number} through event #{self.last_seq}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditImmutableError(CHECKPOINT_UPDATE_REFUSED)
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutableError(CHECKPOINT_DELETE_REFUSED)
+
+
+class AuditVerification(models.Model):
+    """The outcome of one full verification (`manage.py audit_verify`), shown on the audit page.
+
+    A convenience for the page, not evidence: the evidence is the checkpoints and their files,
+    which `audit_verify` and `scripts/verify_audit_export.py` check again at any time.
+    """
+
+    at = models.DateTimeField()
+    ok = models.BooleanField()
+    events_checked = models.BigIntegerField()
+    head_seq = models.BigIntegerField()
+    checkpoints_checked = models.BigIntegerField()
+    verified_through = models.BigIntegerField(help_text="Every event up to this one matched a signed checkpoint.")
+    checkpoint_number = models.BigIntegerField(null=True, blank=True)
+    checkpoint_at = models.DateTimeField(null=True, blank=True)
+    first_problem_seq = models.BigIntegerField(null=True, blank=True)
+    problem_count = models.BigIntegerField(default=0)
+    problems = models.JSONField(default=list, help_text="The first problems found, as sentences.")
+    seconds = models.FloatField()
+
+    class Meta:
+        db_table = "audit_verification"
+        ordering = ["-id"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"verification at {self.at:%Y-%m-%d %H:%M}: {'ok' if self.ok else 'problems'}"

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from flowadmin.audit.models import SEARCH_TERM, AuditEvent
+from flowadmin.audit.checkpoint_records import checkpoint_record
+from flowadmin.audit.models import SEARCH_TERM, AuditCheckpoint, AuditEvent
 from flowadmin.flowservice.documents import DiffLine, line_diff, pretty_json
 
 PAGE_SIZE = 50
@@ -110,6 +111,21 @@ def audit_event_export(*, filters: AuditFilters, columns: tuple[str, ...]) -> It
     """`columns` of every matching event, oldest first, fetched in chunks: constant memory at any size."""
     events = audit_event_list(filters=filters).order_by("seq").values(*columns)
     return events.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+
+
+def audit_checkpoint_latest_number() -> int | None:
+    return AuditCheckpoint.objects.order_by("-number").values_list("number", flat=True).first()
+
+
+def audit_checkpoint_records(*, through_number: int, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+    """Signed records of the checkpoints up to `through_number` that end at `from_seq` or later, in order."""
+    checkpoints = AuditCheckpoint.objects.filter(number__lte=through_number, last_seq__gte=from_seq).order_by("number")
+    rows = checkpoints.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    try:
+        for checkpoint in rows:
+            yield checkpoint_record(checkpoint)
+    finally:
+        rows.close()
 
 
 def audit_events_for_change_request(*, change_request_id: int) -> QuerySet[AuditEvent]:

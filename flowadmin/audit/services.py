@@ -10,6 +10,7 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from flowadmin.audit.chain import event_hash
+from flowadmin.audit.checkpoints import CHECKPOINT_ACTIONS, checkpoint_after_commit
 from flowadmin.audit.correlation import (
     client_request_id_current,
     correlation_id_accepted,
@@ -63,7 +64,8 @@ def audit_record(
 
     Runs in its own short transaction (nested in the caller's if there is one). Writers are
     serialised on the chain head, so two of them never fork the chain: on PostgreSQL by a
-    transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions.
+    transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions. An apply outcome
+    (`CHECKPOINT_ACTIONS`) is followed by a signed checkpoint once the outermost transaction commits.
     """
     if action not in AuditAction.values:
         raise AuditRecordError(UNKNOWN_ACTION.format(action=action))
@@ -118,6 +120,9 @@ def audit_record(
         AuditSearchTerm.objects.using(using).bulk_create(
             [AuditSearchTerm(term=term, event=event) for term in search_terms(event.search_text)]
         )
+        if action in CHECKPOINT_ACTIONS:
+            # Signed once committed, outside the caller's transaction; a failure is logged, never raised.
+            transaction.on_commit(checkpoint_after_commit, using=using)
     return event
 
 

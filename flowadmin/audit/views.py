@@ -13,8 +13,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from flowadmin.accounts.roles import VIEW_AUDIT
-from flowadmin.audit.exports import COLUMNS, csv_stream, event_as_dict, jsonl_stream
+from flowadmin.audit.exports import COLUMNS, csv_stream, event_as_dict, jsonl_export
 from flowadmin.audit.forms import AuditFilterForm
+from flowadmin.audit.integrity import audit_integrity
 from flowadmin.audit.selectors import PAGE_SIZE, audit_event_detail, audit_event_export, audit_event_page
 
 INVALID_FILTERS = "Invalid filter values."
@@ -32,10 +33,13 @@ def index(request):
         page = audit_event_page(
             filters=form.filters(), before=data["before"], after=data["after"], with_documents=False
         )
+    context = {"form": form, "page": page, "page_size": PAGE_SIZE}
     template = "audit/index.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#results"
-    response = render(request, template, {"form": form, "page": page, "page_size": PAGE_SIZE})
+    else:
+        context["integrity"] = audit_integrity()
+    response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -73,14 +77,19 @@ def api(request):
 @require_GET
 @permission_required(VIEW_AUDIT, raise_exception=True)
 def export_csv(request):
-    return _export(request, csv_stream, "csv", "text/csv; charset=utf-8")
+    def stream(filters):
+        return csv_stream(audit_event_export(filters=filters, columns=COLUMNS))
+
+    return _export(request, stream, "csv", "text/csv; charset=utf-8")
 
 
 @never_cache
 @require_GET
 @permission_required(VIEW_AUDIT, raise_exception=True)
 def export_jsonl(request):
-    return _export(request, jsonl_stream, "jsonl", "application/x-ndjson; charset=utf-8")
+    return _export(
+        request, lambda filters: jsonl_export(filters=filters), "jsonl", "application/x-ndjson; charset=utf-8"
+    )
 
 
 def _export(request, stream, extension: str, content_type: str):
@@ -88,9 +97,7 @@ def _export(request, stream, extension: str, content_type: str):
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return JsonResponse({"error": INVALID_FILTERS, "errors": _errors(form)}, status=400)
-    response = StreamingHttpResponse(
-        stream(audit_event_export(filters=form.filters(), columns=COLUMNS)), content_type=content_type
-    )
+    response = StreamingHttpResponse(stream(form.filters()), content_type=content_type)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="flowadmin-audit-{stamp}.{extension}"'
     response["X-Content-Type-Options"] = "nosniff"

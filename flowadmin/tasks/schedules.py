@@ -42,6 +42,8 @@ class Recurring:
 SCHEDULES = [
     Recurring("catalog.sync", "flowadmin.catalog.tasks.sync_scheduled", minutes="FLOWADMIN_SYNC_SCHEDULE_MINUTES"),
     Recurring("changes.reconcile", "flowadmin.changes.tasks.reconcile_changes", minutes=1),
+    Recurring("audit.checkpoint", "flowadmin.audit.tasks.checkpoint_write", minutes=5),
+    Recurring("audit.verify", "flowadmin.audit.tasks.verify_full", minutes=24 * 60),
 ]
 
 

@@ -1,6 +1,7 @@
 import pytest
 
-from flowadmin.audit.models import AuditEvent
+from flowadmin.audit.checkpoints import checkpoint_if_new
+from flowadmin.audit.models import AuditCheckpoint, AuditEvent
 from flowadmin.audit.services import audit_record
 
 pytestmark = pytest.mark.django_db
@@ -44,3 +45,16 @@ def test_the_admin_refuses_to_add_change_or_delete_events(admin_user_client, eve
 
     stored = AuditEvent.objects.get(seq=event.seq)
     assert (stored.detail, stored.hash) == ("applied", event.hash)
+
+
+def test_the_admin_lists_checkpoints_read_only(admin_user_client, audit_keys, event):
+    checkpoint = checkpoint_if_new()
+    changelist = "/admin/audit/auditcheckpoint/"
+
+    response = admin_user_client.get(changelist)
+
+    assert response.status_code == 200
+    assert checkpoint.digest.encode() in response.content
+    assert admin_user_client.get(f"{changelist}add/").status_code == 403
+    assert admin_user_client.post(f"{changelist}{checkpoint.number}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditCheckpoint.objects.get().digest == checkpoint.digest

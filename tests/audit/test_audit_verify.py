@@ -36,19 +36,26 @@ def verify_fails() -> tuple[str, str]:
 def test_an_intact_chain_verifies_and_says_how_many_events_it_checked(three_events):
     output = verify()
 
-    assert "Checked 3 audit event(s)." in output
-    assert f"intact: seq 1..3, head hash {three_events[-1].hash}" in output
+    assert "Checked 3 audit event(s) and 0 checkpoint(s)" in output
+    assert f"Audit chain intact: seq 1..3, head hash {three_events[-1].hash}" in output
+
+
+def test_without_a_checkpoint_the_report_says_nothing_is_guaranteed_against_database_access(three_events):
+    output = verify()
+
+    assert "No signed checkpoint: nothing is guaranteed against someone with database access" in output
+    assert "Checkpoint files were not compared (AUDIT_CHECKPOINT_DIR is not set)" in output
 
 
 def test_an_empty_audit_log_verifies():
-    assert "Checked 0 audit event(s)." in verify()
+    assert "Checked 0 audit event(s)" in verify()
 
 
 def test_a_long_chain_verifies_in_chunks():
     bulk_events(450)
     out = io.StringIO()
     call_command("audit_verify", "--chunk-size", "100", stdout=out)
-    assert "Checked 450 audit event(s)." in out.getvalue()
+    assert "Checked 450 audit event(s)" in out.getvalue()
 
 
 def test_changed_content_is_caught_at_that_event(three_events):
@@ -56,17 +63,17 @@ def test_changed_content_is_caught_at_that_event(three_events):
 
     output, error = verify_fails()
 
-    assert "Checked 1 audit event(s)." in output
-    assert "seq 2: content changed" in error
-    assert f"found {three_events[1].hash}" in error
+    assert "#2: content changed: the recomputed hash does not match the stored one" in output
+    assert f"found {three_events[1].hash}" in output
+    assert error == "Audit log verification failed: 1 problem(s); the first affected event is #2."
 
 
 def test_a_changed_actor_username_is_caught(three_events):
     tamper("UPDATE audit_event SET actor_username = %s WHERE seq = %s", ["someone-else", 3])
 
-    _, error = verify_fails()
+    output, _ = verify_fails()
 
-    assert "seq 3: content changed" in error
+    assert "#3: content changed" in output
 
 
 def test_a_rewritten_prev_hash_is_caught_at_that_event(three_events):
@@ -74,9 +81,9 @@ def test_a_rewritten_prev_hash_is_caught_at_that_event(three_events):
 
     output, error = verify_fails()
 
-    assert "Checked 1 audit event(s)." in output
-    assert "seq 2: prev_hash does not match" in error
-    assert f"expected {three_events[0].hash}, found {'f' * 64}" in error
+    assert "#2: prev_hash does not match the previous event's hash" in output
+    assert f"expected {three_events[0].hash}, found {'f' * 64}" in output
+    assert error.endswith("the first affected event is #2.")
 
 
 def test_an_event_rewritten_with_a_recomputed_hash_breaks_the_next_link(three_events):
@@ -86,16 +93,17 @@ def test_an_event_rewritten_with_a_recomputed_hash_breaks_the_next_link(three_ev
 
     output, error = verify_fails()
 
-    assert "Checked 2 audit event(s)." in output
-    assert "seq 3: prev_hash does not match" in error
+    assert "#3: prev_hash does not match" in output
+    assert error.endswith("the first affected event is #3.")
 
 
 def test_a_removed_event_is_caught_as_a_gap(three_events):
     tamper("DELETE FROM audit_event WHERE seq = %s", [2])
 
-    _, error = verify_fails()
+    output, error = verify_fails()
 
-    assert "seq 3: gap in the sequence (expected seq 2, found seq 3)" in error
+    assert "#2: 1 event(s) missing: the chain jumps from #1 to #3" in output
+    assert error.endswith("the first affected event is #2.")
 
 
 def test_a_failed_verification_exits_non_zero(three_events):

@@ -4,7 +4,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from flowadmin.audit.chain import chain_check
-from flowadmin.audit.models import AuditEvent
+from flowadmin.audit.checkpoints import checkpoint_if_new
+from flowadmin.audit.models import AuditCheckpoint, AuditEvent
 from flowadmin.audit.services import audit_record
 
 pytestmark = [
@@ -57,3 +58,23 @@ def test_clearing_the_actor_is_allowed_only_with_nothing_else_changed(event, app
     stored = AuditEvent.objects.get(seq=event.seq)
     assert (stored.actor_id, stored.actor_username, stored.hash) == (None, "staff", event.hash)
     assert chain_check(AuditEvent.objects.order_by("seq")).ok
+
+
+@pytest.fixture
+def checkpoint(audit_keys, event):
+    return checkpoint_if_new()
+
+
+def _checkpoint_refused(sql: str, params: list | None = None) -> None:
+    refused = pytest.raises(DatabaseError, match="audit_checkpoint is append-only")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+
+
+def test_checkpoints_cannot_be_updated_deleted_or_truncated_in_sql(checkpoint):
+    _checkpoint_refused("UPDATE audit_checkpoint SET head_hash = %s WHERE number = %s", ["f" * 64, checkpoint.number])
+    _checkpoint_refused("DELETE FROM audit_checkpoint WHERE number = %s", [checkpoint.number])
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    _checkpoint_refused("TRUNCATE audit_checkpoint")
+    assert AuditCheckpoint.objects.get().head_hash == checkpoint.head_hash

@@ -39,7 +39,9 @@ def csv_rows(client, params) -> list[dict]:
 
 
 def jsonl_records(client, params) -> list[dict]:
-    return [json.loads(line) for line in streamed(client.get(JSONL_EXPORT, params)).splitlines()]
+    """The events of a JSON Lines export: lines with a "type" (export, search_text, checkpoint) are not events."""
+    lines = [json.loads(line) for line in streamed(client.get(JSONL_EXPORT, params)).splitlines()]
+    return [line for line in lines if "type" not in line]
 
 
 # --- who may see it ---------------------------------------------------------------------------

@@ -277,6 +277,8 @@ class E2EServer:
                 "ADOBE_CLIENT_SECRET": DEMO_CLIENT_SECRET,
                 "ADOBE_ORG_ID": DEMO_ORG_ID,
                 "ALLOWED_HOSTS": f"{HOST},localhost",
+                # Checkpoints signed with the development key (DEBUG), their files beside the database.
+                "AUDIT_CHECKPOINT_DIR": str(self.workdir / "audit-checkpoints"),
                 "PYTHONUNBUFFERED": "1",
                 "FLOWADMIN_SYNC_SCHEDULE_MINUTES": "0",
                 "FLOWADMIN_TASKS_SYNC": "false",

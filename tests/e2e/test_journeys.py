@@ -230,7 +230,9 @@ def test_4_auditor_finds_the_events_by_the_connection_spec_id_and_in_both_export
 
     assert jsonl_download.value.suggested_filename.endswith(".jsonl")
     lines = Path(jsonl_download.value.path()).read_text(encoding="utf-8").splitlines()
-    events = [json.loads(line) for line in lines if line.strip()]
+    records = [json.loads(line) for line in lines if line.strip()]
+    assert records[0]["type"] == "export" and records[0]["complete"] is False  # the search filtered it
+    events = [record for record in records if "type" not in record]  # typed lines are not events
     [event] = [event for event in events if event["seq"] == seq]
     assert (event["action"], event["change_request_id"], event["sandbox"]) == ("change.applied", pk, "dev")
     assert NEW_ID in json.dumps(event["patch"])

@@ -65,6 +65,7 @@ def server(request, transactional_db, tmp_path):
         "ADOBE_CLIENT_SECRET": DEMO_CLIENT_SECRET,
         "ADOBE_ORG_ID": DEMO_ORG_ID,
         "CONN_MAX_AGE": "0",
+        "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
     }
     env.pop("PLATFORM_URL", None)
     env.pop("IMS_URL", None)

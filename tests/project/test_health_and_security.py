@@ -1,8 +1,10 @@
+import base64
 import os
 import re
 import secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,13 +35,16 @@ def test_healthz_answers_503_when_the_database_does_not(client, monkeypatch):
 
 
 def _production_env(**extra):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PLATFORM_", "FLOWADMIN_", "ADOBE_"))}
+    prefixes = ("PLATFORM_", "FLOWADMIN_", "ADOBE_", "AUDIT_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="flowadmin.example.com",
         DJANGO_SETTINGS_MODULE="flowadmin.settings",
         DATABASE_URL="sqlite://:memory:",  # not the developer's db.sqlite3 (check --deploy looks for demo users)
+        AUDIT_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        AUDIT_CHECKPOINT_DIR=str(Path(tempfile.gettempdir()) / "flowadmin-audit-checkpoints"),
     )
     env.update(extra)
     return env

@@ -16,10 +16,12 @@ def ours() -> dict[str, tuple[str, int]]:
     return {row.name: (row.func, row.minutes) for row in Schedule.objects.filter(name__startswith=PREFIX)}
 
 
-def test_migrate_wrote_a_sync_every_15_minutes_and_a_reconcile_every_minute(db):
+def test_migrate_wrote_the_syncs_reconciles_checkpoints_and_nightly_verification(db):
     assert ours() == {
         "flowadmin:catalog.sync": ("flowadmin.catalog.tasks.sync_scheduled", 15),
         "flowadmin:changes.reconcile": ("flowadmin.changes.tasks.reconcile_changes", 1),
+        "flowadmin:audit.checkpoint": ("flowadmin.audit.tasks.checkpoint_write", 5),
+        "flowadmin:audit.verify": ("flowadmin.audit.tasks.verify_full", 1440),
     }
     assert schedules_apply() == [], "applying them again changes nothing"
 
@@ -32,7 +34,7 @@ def test_the_sync_schedule_follows_its_setting_and_0_turns_it_off(db, settings):
 
     settings.FLOWADMIN_SYNC_SCHEDULE_MINUTES = 0
     assert schedules_apply() == ["flowadmin:catalog.sync: removed"]
-    assert list(ours()) == ["flowadmin:changes.reconcile"]
+    assert "flowadmin:catalog.sync" not in ours()
 
     settings.FLOWADMIN_SYNC_SCHEDULE_MINUTES = 15
     assert schedules_apply() == ["flowadmin:catalog.sync: created, every 15 min"]
@@ -41,11 +43,11 @@ def test_the_sync_schedule_follows_its_setting_and_0_turns_it_off(db, settings):
 def test_adding_a_schedule_is_one_line_and_only_flowadmin_s_own_are_touched(db):
     Schedule.objects.create(name="made in the admin", func="tests.tasks.jobs.record", schedule_type=Schedule.HOURLY)
     Schedule.objects.create(func="tests.tasks.jobs.flaky", schedule_type=Schedule.ONCE)  # a retry
-    checkpoint = Recurring("audit.checkpoint", "tests.tasks.jobs.record", minutes=5)
+    extra = Recurring("tests.record", "tests.tasks.jobs.record", minutes=5)
 
-    assert schedules_apply([*SCHEDULES, checkpoint]) == ["flowadmin:audit.checkpoint: created, every 5 min"]
-    assert ours()["flowadmin:audit.checkpoint"] == ("tests.tasks.jobs.record", 5)
-    assert schedules_apply(SCHEDULES) == ["flowadmin:audit.checkpoint: removed"]
+    assert schedules_apply([*SCHEDULES, extra]) == ["flowadmin:tests.record: created, every 5 min"]
+    assert ours()["flowadmin:tests.record"] == ("tests.tasks.jobs.record", 5)
+    assert schedules_apply(SCHEDULES) == ["flowadmin:tests.record: removed"]
     assert Schedule.objects.filter(name="made in the admin").exists()
     assert Schedule.objects.filter(func="tests.tasks.jobs.flaky").exists()
 

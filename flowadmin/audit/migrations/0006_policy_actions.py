@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0004_search_terms'),
+        ('audit', '0005_checkpoints'),
     ]
 
     operations = [
