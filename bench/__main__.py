@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             spec_id for _t, spec_id, _n in (data.spec_layout(i, data.templates()) for i in range(6))
         ]
         manifest["preview_ids"] = "\n".join([*documents.source_ids(typical.document), manifest["connection_query"]])
+        manifest["big_change"] = big_change_request(manifest)
         pending_spec_id = ChangeRequest.objects.get(pk=manifest["pending_change"]).spec_id
         pending = FlowSpec.objects.get(sandbox__name=manifest["sandbox"], spec_id=pending_spec_id)
         remote.seed(sandboxes={manifest["sandbox"]: [pending.document]})
@@ -272,6 +273,25 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     log(f"results: {args.output}")
     return 0
+
+
+def big_change_request(manifest: dict) -> int:
+    """A pending change request on the 1 MB flow spec (its review pages are measured); made once per data set."""
+    from django.contrib.auth import get_user_model
+
+    from flowadmin.catalog.models import FlowSpec
+    from flowadmin.changes import services
+    from flowadmin.changes.models import ChangeRequest
+    from flowadmin.flowservice import documents
+
+    sandbox, big = manifest["sandbox"], manifest["big_spec"]
+    existing = ChangeRequest.objects.filter(sandbox=sandbox, spec_id=big, status="pending").first()
+    if existing is not None:
+        return existing.pk
+    spec = FlowSpec.objects.get(sandbox__name=sandbox, spec_id=big)
+    ids = [*documents.source_ids(spec.document), manifest["connection_query"]]
+    author = get_user_model().objects.get(username=manifest["staff"])
+    return services.change_request_propose(flow_spec=spec, source_ids=ids, reason="Bench", author=author).pk
 
 
 def profile_page(manifest: dict, name: str) -> None:

@@ -32,6 +32,8 @@ class Page:
     target: float = 3.0  # p50 at most this many times the floor
     samples: int | None = None  # None: the run's default
     note: str = ""
+    cold: bool = False  # the per-process caches (printed documents) cleared before each sample
+    weight_of: int = 0  # bytes of the document the page shows: the answer's size is reported against it
 
 
 REFUSED_IDS = 130_000  # 39 bytes a line once form-encoded: just under the 5 MiB body limit
@@ -65,6 +67,7 @@ def measure(client: Client, page: Page, *, samples: int, floor: Page | None = No
     ratio honest when the load of the machine changes during the run.
     """
     for _ in range(warmup):
+        _forget(page)
         status, _size = request(client, page)
         if status != 200:
             raise RuntimeError(f"{page.name}: {page.method} {page.url} answered {status}")
@@ -75,6 +78,7 @@ def measure(client: Client, page: Page, *, samples: int, floor: Page | None = No
             started = time.perf_counter()
             request(client, floor)
             floor_times.append(time.perf_counter() - started)
+        _forget(page)
         started = time.perf_counter()
         _status, size = request(client, page)
         times.append(time.perf_counter() - started)
@@ -93,12 +97,22 @@ def measure(client: Client, page: Page, *, samples: int, floor: Page | None = No
         "target_ratio": page.target,
         "note": page.note,
     }
+    if page.weight_of:
+        result["document_bytes"] = page.weight_of
+        result["weight_ratio"] = round(size / page.weight_of, 2)
     if floor_times:
         result["floor_p50_ms"] = round(statistics.median(floor_times) * 1000, 2)
         result["floor_p95_ms"] = round(percentile(floor_times, 0.95) * 1000, 2)
         result["ratio_p50"] = round(result["p50_ms"] / result["floor_p50_ms"], 2)
         result["ratio_p95"] = round(result["p95_ms"] / result["floor_p95_ms"], 2)
     return result
+
+
+def _forget(page: Page) -> None:
+    if page.cold:
+        from flowadmin.flowservice.documents import printed_forget
+
+        printed_forget()
 
 
 def clients(manifest: dict) -> dict[str, Client]:
@@ -157,15 +171,7 @@ def page_list(manifest: dict) -> list[Page]:
             preview_data(typical),
             htmx=True,
         ),
-        Page(
-            "preview, 1 MB spec",
-            "staff",
-            reverse("changes:preview", args=[sandbox, big]),
-            "POST",
-            preview_data(big),
-            htmx=True,
-            target=10.0,
-        ),
+        *big_spec_pages(manifest, preview_data(big)),
         Page(
             LINEAR_PAGES[0],
             "staff",
@@ -226,6 +232,49 @@ def page_list(manifest: dict) -> list[Page]:
             note=f"{manifest['export_rows']:,} events; no ratio target (a download; its memory is measured apart)",
         ),
     ]
+    return pages
+
+
+COLD_TARGET, WARM_TARGET = 10.0, 5.0
+WEIGHT_TARGET = 1.5  # a page's bytes at most this many times the document's own pretty-printed size
+
+
+def big_spec_pages(manifest: dict, preview: dict) -> list[Page]:
+    """Every page that shows the 1 MB flow spec, warm and cold (the printed documents forgotten before each
+    sample: what every worker pays for its first request), with its weight against the document's."""
+    from flowadmin.catalog.models import FlowSpec
+    from flowadmin.flowservice import documents
+
+    sandbox, big, change = manifest["sandbox"], manifest["big_spec"], manifest["big_change"]
+    document = FlowSpec.objects.get(sandbox__name=sandbox, spec_id=big).document
+    size = len(documents.pretty_json(documents.put_body(document)).encode())
+    preview_url = reverse("changes:preview", args=[sandbox, big])
+    review = reverse("changes:detail", args=[change])
+    shown = [
+        ("detail", "staff", reverse("catalog:flowspec", args=[sandbox, big]), "GET", None, False),
+        ("edit page", "staff", reverse("changes:edit", args=[sandbox, big]), "GET", None, False),
+        ("preview", "staff", preview_url, "POST", preview, True),
+        ("preview, whole document", "staff", preview_url, "POST", {**preview, "show": "document"}, True),
+        ("preview, curl command", "staff", preview_url, "POST", {**preview, "show": "request"}, True),
+        ("review page", "approver", review, "GET", None, False),
+        ("review page, whole document", "approver", review + "?show=document", "GET", None, True),
+    ]
+    pages = []
+    for name, user, url, method, data, htmx in shown:
+        for cold in (False, True):
+            pages.append(
+                Page(
+                    f"1 MB spec: {name}{', cold' if cold else ''}",
+                    user,
+                    url,
+                    method,
+                    data,
+                    htmx=htmx,
+                    target=COLD_TARGET if cold else WARM_TARGET,
+                    cold=cold,
+                    weight_of=size,
+                )
+            )
     return pages
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.pages import LINEAR_PAGES
+from bench.pages import LINEAR_PAGES, WEIGHT_TARGET
 
 AUDIT_PAGES = "audit"
 EXPORT_FLAT = 1.15  # the large export's peak memory at most this many times the small one's
@@ -36,6 +36,16 @@ def evaluate(results: dict) -> list[dict]:
                     "target": f"{page['name']}: query count independent of data size",
                     "value": f"{page['queries_small_scale']} -> {page['queries']}",
                     "met": page["queries_constant"],
+                    "note": "",
+                }
+            )
+    for page in results.get("pages", []):
+        if page.get("weight_ratio") is not None and not page["name"].endswith(", cold"):
+            targets.append(
+                {
+                    "target": f"{page['name']}: page weight within {WEIGHT_TARGET:g}x the document's printed size",
+                    "value": f"{page['bytes']:,} vs {page['document_bytes']:,} bytes (x{page['weight_ratio']})",
+                    "met": page["weight_ratio"] <= WEIGHT_TARGET,
                     "note": "",
                 }
             )

@@ -17,7 +17,7 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
-from flowadmin.flowservice.documents import DiffLine, line_diff
+from flowadmin.flowservice.documents import DiffLine, LineDiff, pretty_text_kept
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
 FLOWSPEC_NOT_FOUND = "No flow spec with id “{spec_id}” is cached for sandbox “{sandbox}”."
@@ -231,7 +231,14 @@ def flowspec_version_diff(
     if old is None:
         old = versions[1] if new.pk == versions[0].pk else versions[0]
     documents = dict(FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).values_list("pk", "document"))
-    return VersionDiff(old=old, new=new, lines=line_diff(documents[old.pk], documents[new.pk]))
+    old_doc, new_doc = documents[old.pk], documents[new.pk]
+    diff = LineDiff(
+        old_doc,
+        new_doc,
+        old_text=pretty_text_kept(old_doc, old.content_hash),
+        new_text=pretty_text_kept(new_doc, new.content_hash),
+    )
+    return VersionDiff(old=old, new=new, lines=diff.hunks())
 
 
 def sync_run_get(*, pk: int) -> SyncRun:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from flowadmin.audit.correlation import correlation_id_current
 from flowadmin.catalog import selectors
 from flowadmin.catalog.services import sync_run_start
-from flowadmin.flowservice.documents import pretty_json
+from flowadmin.flowservice.documents import pretty_text_kept
 
 PAGE_SIZE = 100
 SANDBOX_PAGE_SIZE = 25
@@ -128,6 +128,6 @@ def flowspec(request, sandbox: str, spec_id: str):
         "connection_specs": selectors.flowspec_connection_specs(flow_spec=spec),
         "versions": versions,
         "diff": diff,
-        "pretty_document": pretty_json(spec.document),
+        "pretty_document": pretty_text_kept(spec.document, spec.content_hash).text,
     }
     return _render(request, "catalog/flowspec.html", "versions", context)

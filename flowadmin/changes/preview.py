@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import shlex
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +19,6 @@ from flowadmin.flowservice.client import FLOW_SERVICE_PATH
 MASK = "***"
 FULL_CONTEXT = 1_000_000  # lines of context that show the whole document
 LARGE_DOCUMENT_LINES = 2000  # above this, the whole document and the curl command are shown on request
-_PRETTY_CACHE_SIZE = 16
-_pretty_cache: OrderedDict[str, documents.PrettyText] = OrderedDict()
-_pretty_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -67,24 +62,6 @@ def named(ids, names: dict[str, str]) -> list[NamedId]:
     return [NamedId(spec_id=spec_id, name=names.get(spec_id, ""), known=spec_id in names) for spec_id in ids]
 
 
-def _base_text(body: dict, key: str) -> documents.PrettyText:
-    """`pretty_text` of a base document's PUT body; ``key`` (its content hash) keeps it for the next preview."""
-    if not key:
-        return documents.pretty_text(body)
-    with _pretty_cache_lock:
-        cached = _pretty_cache.get(key)
-        if cached is not None:
-            _pretty_cache.move_to_end(key)
-            return cached.for_document(body)
-    text = documents.pretty_text(body)
-    text.lines  # noqa: B018 - printed once, outside the lock, and kept
-    with _pretty_cache_lock:
-        _pretty_cache[key] = text
-        while len(_pretty_cache) > _PRETTY_CACHE_SIZE:
-            _pretty_cache.popitem(last=False)
-    return text
-
-
 def document_change(
     *, base: dict, proposed: dict, added, removed, names: dict[str, str], base_key: str = ""
 ) -> DocumentChange:
@@ -95,7 +72,7 @@ def document_change(
     """
     old, new = documents.put_body(base), documents.put_body(proposed)
     patch = documents.json_patch(old, new)
-    line_diff = documents.LineDiff(old, new, old_text=_base_text(old, base_key))
+    line_diff = documents.LineDiff(old, new, old_text=documents.pretty_text_kept(old, base_key))
     return DocumentChange(
         added=named(added, names),
         removed=named(removed, names),

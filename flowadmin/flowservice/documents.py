@@ -13,6 +13,8 @@ import functools
 import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,18 +248,58 @@ def pretty_text(document: Any, *, like: PrettyText | None = None) -> PrettyText:
     return PrettyText(document=document, chunks=chunks)
 
 
+_PRINTED_SIZE = 16  # documents kept printed per process (a 1 MB document prints to a few MB of lines)
+_printed: OrderedDict[str, PrettyText] = OrderedDict()
+_printed_lock = threading.Lock()
+
+
+def pretty_text_kept(document: Any, key: str) -> PrettyText:
+    """`pretty_text` of ``document``, printed once per process and ``key`` (its PUT body's content hash).
+
+    Printing a large document costs more than the rest of a page, and pages show the same documents
+    again and again (a flow spec, its versions, a request's base). The PUT body's text is kept per
+    content hash; the document's own metadata keys, small, are printed each time around it.
+    """
+    if not key or not isinstance(document, dict):
+        return pretty_text(document)
+    body = put_body(document)
+    with _printed_lock:
+        kept = _printed.get(key)
+        if kept is not None:
+            _printed.move_to_end(key)
+    if kept is None:
+        kept = pretty_text(body)
+        kept.lines  # noqa: B018 - printed once, outside the lock, and kept
+        with _printed_lock:
+            _printed[key] = kept
+            while len(_printed) > _PRINTED_SIZE:
+                _printed.popitem(last=False)
+    text = kept.for_document(body)
+    return text if len(body) == len(document) else pretty_text(document, like=text)
+
+
+def printed_forget() -> None:
+    """Forget every kept printed document (a cold start, as the bench measures it)."""
+    with _printed_lock:
+        _printed.clear()
+
+
 class LineDiff:
     """The line diff of two documents' `pretty_json`, printed and matched once, shown at any context."""
 
-    def __init__(self, old: Any, new: Any, *, old_text: PrettyText | None = None):
+    def __init__(
+        self, old: Any, new: Any, *, old_text: PrettyText | None = None, new_text: PrettyText | None = None
+    ):
         """``None`` on either side stands for "no document" (every line added or deleted).
-        ``old_text``: `pretty_text(old)` when the caller has it already."""
+        ``old_text``/``new_text``: `pretty_text` of either when the caller has it already."""
         if old is None:
             old_lines, old_text = [], None
         else:
             old_text = old_text if old_text is not None else pretty_text(old)
             old_lines = old_text.lines
-        new_lines = pretty_text(new, like=old_text).lines if new is not None else []
+        if new is not None and new_text is None:
+            new_text = pretty_text(new, like=old_text)
+        new_lines = new_text.lines if new is not None else []
         self.old_lines, self.new_lines = old_lines, new_lines
         self.matcher = _TrimmedMatcher(a=old_lines, b=new_lines, autojunk=False)
 

@@ -301,7 +301,7 @@ def test_the_event_page_shows_the_diff_patch_and_http_exchange(auditor_client, h
     assert '<span class="line add">' in content and CONN_X in content
     assert '<span class="line hunk">' in content
     assert '<span class="line ctx">' in content
-    assert "JSON Patch" in content and "&quot;op&quot;: &quot;add&quot;" in content
+    assert "JSON Patch" in content and '"op": "add"' in content
     assert "req-put-1" in content and "184" in content and "PUT" in content
     assert f"/data/foundation/flowservice/flowSpecs/{SPEC_A}" in content
     assert 'href="/changes/7/"' in content
@@ -314,7 +314,7 @@ def test_the_event_page_shows_the_diff_patch_and_http_exchange(auditor_client, h
 def test_the_event_page_shows_a_removed_id_as_a_deleted_line(auditor_client, history):
     content = auditor_client.get("/audit/5/").content.decode()
 
-    assert f'<span class="line del">    &quot;{CONN_Y}&quot;' in content
+    assert f'<span class="line del">    "{CONN_Y}"' in content
 
 
 def test_the_event_page_of_a_deleted_user_still_names_them(auditor_client, history, alice):

@@ -424,7 +424,7 @@ def test_the_check_fragment_and_its_page_without_javascript(client, remote, stre
     remote.add("dev", changed)
     fragment = client.get(detail_url(change_request, "check"), **HTMX)
     assert "remote changed — applies cleanly" in fragment.text
-    assert '<span class="line add">  &quot;version&quot;: &quot;9&quot;,</span>' in fragment.text
+    assert '<span class="line add">  "version": "9",</span>' in fragment.text
     # The remote differs from the cache: the cache and its history take it, as a sync would, audited once.
     assert FlowSpec.objects.get(pk=streaming_spec.pk).document["version"] == "9"
     actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))

@@ -1,3 +1,4 @@
+import copy
 import json
 import random
 
@@ -338,3 +339,36 @@ def test_the_schema_is_valid_draft_2020_12_and_compiled_once():
     schema = json.loads(documents.SCHEMA_PATH.read_text())
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert documents._validator() is documents._validator()
+
+
+@settings(deadline=None, max_examples=100)
+@given(json_documents, st.dictionaries(st.sampled_from(sorted(READ_ONLY_FIELDS)), json_values, max_size=3))
+def test_a_kept_printed_document_is_exactly_its_pretty_json_metadata_included(document, metadata):
+    from flowadmin.flowservice.documents import pretty_text_kept, printed_forget
+
+    printed_forget()
+    full = {**document, **metadata}
+    key = content_hash(full)
+    assert pretty_text_kept(full, key).text == pretty_json(full)
+    # A copy with other metadata and the same content reuses the printed body and still prints itself.
+    other = {**copy.deepcopy(document), "updatedAt": 1}
+    assert pretty_text_kept(other, key).text == pretty_json(other)
+
+
+def test_a_document_is_printed_once_per_content_for_every_page_that_shows_it(monkeypatch):
+    from flowadmin.flowservice import documents as module
+
+    module.printed_forget()
+    printed: list[str] = []
+    real = module.pretty_json
+    monkeypatch.setattr(module, "pretty_json", lambda value: printed.append(value) or real(value))
+    document = {**streaming_spec(), "updatedAt": 5}
+    key = content_hash(document)
+    metadata = [name for name in document if name in READ_ONLY_FIELDS]
+
+    assert module.pretty_text_kept(document, key).text == real(document)
+    assert len(printed) == len(document), "each top-level value printed once"
+    printed.clear()
+    later = {**document, "updatedAt": 6}
+    assert module.pretty_text_kept(later, key).text == real(later)
+    assert len(printed) == len(metadata), "the body is not printed again: only the metadata around it"
