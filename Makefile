@@ -31,11 +31,14 @@ seed: migrate
 
 # The web server and the background worker (syncs, the schedules, rollout runs, e-mails) as one;
 # Ctrl-C stops both.
+# The embedded emulator answers at this server's own address (FLOWADMIN_BASE_URL follows HOST and PORT
+# unless set), so the web server and the worker reach it whatever port it runs on.
 run: seed
 	@echo ""
-	@echo "flowadmin: http://$(HOST):$(PORT)/  (log in as staff, approver or auditor with the password above)"
+	@echo "flowadmin: http://$(HOST):$(PORT)/  (log in as staff, approver, approver2 or auditor with the password above)"
 	@echo "           web and background worker below; Ctrl-C stops both"
 	@echo ""
+	FLOWADMIN_BASE_URL="$${FLOWADMIN_BASE_URL:-http://$(HOST):$(PORT)}" \
 	$(PY) scripts/run.py web="$(PY) manage.py runserver $(HOST):$(PORT)" worker="$(PY) manage.py qcluster"
 
 lint: install-dev
