@@ -7,6 +7,9 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+
+from flowadmin.accounts.middleware import login_url_back_to
 
 
 @require_GET
@@ -32,7 +35,15 @@ def bad_request(request, exception=None):
 @login_not_required
 def csrf_failure(request, reason: str = ""):
     """403 when a form's security token is missing or stale (settings ``CSRF_FAILURE_VIEW``): most
-    often a page left open across a log-out or a server restart. Says how to get on; keeps nothing."""
+    often a page left open across a log-out or a server restart. Says how to get on; keeps nothing.
+
+    An htmx request (a live preview, a check) is not answered with a page to swap into a part of one:
+    signed out, the whole page goes to the login and back; signed in (a token renewed elsewhere), the
+    page is loaded again. Either way the forms' drafts bring back what was typed."""
+    if request.headers.get("HX-Request") == "true":
+        if not request.user.is_authenticated:
+            return HttpResponseClientRedirect(login_url_back_to(request))
+        return HttpResponseClientRefresh()
     return render(request, "403_csrf.html", status=403)
 
 

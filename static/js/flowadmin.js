@@ -118,4 +118,82 @@
       dialog.confirmForm.requestSubmit();
     }
   });
+
+  // With JavaScript, what is there only for pages without it (<... class="no-js">) is hidden.
+  document.documentElement.classList.add("js");
+
+  // Drafts: a form marked data-draft keeps what was typed in the tab's sessionStorage, so a reload,
+  // an accidental navigation or a login after an expired session loses nothing. The draft comes back
+  // only into a form still showing what the server sent, and goes when the form is submitted. While
+  // the form holds unsaved text, leaving the page asks first.
+  var DRAFT_FIELDS = "textarea, input[type=text], input[type=checkbox]";
+
+  function draftKey(form) { return "flowadmin-draft:" + location.pathname + location.search + "#" + form.id; }
+
+  function fieldsOf(form) {
+    return Array.prototype.slice.call(form.querySelectorAll(DRAFT_FIELDS)).filter(function (field) { return field.name; });
+  }
+
+  function changed(field) {
+    return field.type === "checkbox" ? field.checked !== field.defaultChecked : field.value !== field.defaultValue;
+  }
+
+  function saveDraft(form) {
+    var values = {};
+    fieldsOf(form).forEach(function (field) { values[field.name] = field.type === "checkbox" ? field.checked : field.value; });
+    try { sessionStorage.setItem(draftKey(form), JSON.stringify(values)); } catch (error) { /* storage full or off */ }
+  }
+
+  function restoreDraft(form) {
+    var text = null;
+    try { text = sessionStorage.getItem(draftKey(form)); } catch (error) { return; }
+    if (!text) return;
+    var values = JSON.parse(text);
+    var fields = fieldsOf(form);
+    if (fields.some(changed)) return;  // the server sent what was posted: it wins
+    var restored = false;
+    fields.forEach(function (field) {
+      if (!(field.name in values)) return;
+      if (field.type === "checkbox") {
+        if (field.checked !== values[field.name]) { field.checked = values[field.name]; restored = true; }
+      } else if (field.value !== values[field.name]) {
+        field.value = values[field.name];
+        restored = true;
+      }
+    });
+    if (!restored) return;
+    var note = document.createElement("p");
+    note.className = "message";
+    note.setAttribute("role", "status");
+    note.textContent = "What you had typed here was kept and is back. Submit it, or change it.";
+    form.insertBefore(note, form.firstChild);
+    var first = fields.filter(changed)[0];
+    if (first) first.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  var leaving = false;
+  // An htmx answer that sends the page elsewhere (the login page after a session expired): the draft
+  // is kept already, so no question before leaving.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Redirect")) leaving = true;
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-draft]").forEach(function (form) {
+      restoreDraft(form);
+      form.addEventListener("input", function () { saveDraft(form); });
+      form.addEventListener("change", function () { saveDraft(form); });
+      form.addEventListener("submit", function () {
+        leaving = true;
+        try { sessionStorage.removeItem(draftKey(form)); } catch (error) { /* nothing kept */ }
+      });
+    });
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (leaving) return;
+    var dirty = Array.prototype.some.call(document.querySelectorAll("form[data-draft]"), function (form) {
+      return fieldsOf(form).some(changed);
+    });
+    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
 })();

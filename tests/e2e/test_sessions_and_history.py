@@ -1,0 +1,92 @@
+"""Nothing typed is lost when a session expires mid-edit or a page is reloaded, and Back and Forward on a
+filtered list bring back both its rows and its fields."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .dashboard import GENERIC_STREAMING_AEP
+from .helpers import DEMO_PASSWORD, login
+
+pytestmark = pytest.mark.e2e
+
+EDIT = f"/sandboxes/stage/flowspecs/{GENERIC_STREAMING_AEP}/edit/"
+SOMETHING = "00000000-0000-4000-8000-0000000000ab"
+REASON = "Typed before the session ran out."
+
+
+def test_a_session_that_expires_mid_edit_goes_through_the_login_and_keeps_the_ids_and_the_reason(
+    page, context, server, synced
+):
+    login(page, "staff")
+    page.goto(EDIT)
+    ids = page.get_by_label("Source connection spec ids")
+    ids.press("Control+End")
+    ids.type("\n" + SOMETHING)
+    page.get_by_label("Reason").fill(REASON)
+    expect(page.locator("#preview")).to_contain_text(SOMETHING)
+
+    # The session ends (expired, or signed out elsewhere) while the page stays open.
+    context.clear_cookies(name="sessionid")
+    ids.type("\n")  # the next keystroke's live preview meets the expired session
+
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    expect(page.get_by_role("heading", name="Log in", level=1)).to_be_visible()
+    page.get_by_label("Username").fill("staff")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page).to_have_url(re.compile(re.escape(EDIT) + "$"))
+    expect(page.get_by_role("status").filter(has_text="What you had typed here was kept")).to_be_visible()
+    assert SOMETHING in page.get_by_label("Source connection spec ids").input_value()
+    expect(page.get_by_label("Reason")).to_have_value(REASON)
+    expect(page.locator("#preview")).to_contain_text(SOMETHING)
+
+
+def test_a_reload_keeps_a_half_written_proposal_and_leaving_it_asks_first(page, server, synced):
+    login(page, "staff")
+    page.goto(EDIT)
+    page.get_by_label("Reason").fill("Half written")
+    page.reload()
+    expect(page.get_by_label("Reason")).to_have_value("Half written")
+
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.get_by_role("link", name="Cancel").click()
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    expect(page).to_have_url(re.compile(re.escape(EDIT) + "$"))
+
+
+def test_the_live_preview_needs_no_preview_button_when_javascript_runs(page, server, synced):
+    login(page, "staff")
+    page.goto(EDIT)
+    expect(page.get_by_role("button", name="Submit for review")).to_be_visible()
+    expect(page.get_by_role("button", name="Preview", exact=True)).to_be_hidden()
+
+
+def test_back_and_forward_on_the_audit_log_bring_back_its_rows_and_its_filters(page, server, synced):
+    login(page, "auditor")
+    page.goto("/audit/")
+    search = page.get_by_label("Search")
+    search.fill("dev")
+    expect(page).to_have_url(re.compile(r"q=dev"))
+    numbers = page.locator("#audit-results tbody tr td:first-child")
+    expect(numbers.first).to_be_visible()
+    first_rows = numbers.all_inner_texts()
+    page.get_by_label("Outcome").select_option("failure")
+    expect(page).to_have_url(re.compile(r"outcome=failure"))
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"q=dev(?!.*outcome=failure)"))
+    expect(page.get_by_label("Search")).to_have_value("dev")
+    expect(page.get_by_label("Outcome")).to_have_value("")
+    expect(numbers).to_have_text(first_rows)
+
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"outcome=failure"))
+    expect(page.get_by_label("Outcome")).to_have_value("failure")
+    expect(page.get_by_label("Search")).to_have_value("dev")
