@@ -37,6 +37,21 @@ IGNORED_CONSOLE_ERROR_PATHS = ("/favicon.ico",)
 # CSP, and the binding it reports to survives navigations (a window variable would not).
 _REPORT_BINDING = "__flowadminE2eReport"
 _CSP_LISTENER = f"""
+// Layout shifts not caused by input, summed per document (window.__flowadminShift), as Lighthouse's CLS.
+window.__flowadminShift = 0;
+try {{
+  new PerformanceObserver((list) => {{
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__flowadminShift += entry.value;
+  }}).observe({{type: "layout-shift", buffered: true}});
+}} catch (error) {{ /* no layout-shift entries in this browser */ }}
+// htmx's error events: a request that failed, a swap or a target that went wrong.
+for (const name of ["htmx:responseError", "htmx:sendError", "htmx:swapError", "htmx:targetError",
+                    "htmx:onLoadError", "htmx:historyCacheError", "htmx:oobErrorNoTarget"]) {{
+  document.addEventListener(name, (event) => {{
+    console.error(name + " on " + (event.target && event.target.id ? "#" + event.target.id : "a " +
+                  (event.target && event.target.tagName)));
+  }});
+}}
 document.addEventListener("securitypolicyviolation", (event) => {{
   try {{
     window.{_REPORT_BINDING}({{
@@ -71,6 +86,7 @@ class BrowserLog:
     """Console errors, uncaught page errors and CSP violations seen in one browser context."""
 
     console_errors: list[str] = field(default_factory=list)
+    console_warnings: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     csp_violations: list[dict] = field(default_factory=list)
 
@@ -81,15 +97,18 @@ class BrowserLog:
         context.add_init_script(_CSP_LISTENER)
 
     def _on_console(self, message) -> None:
-        if message.type == "error":
-            where = message.location.get("url", "") if message.location else ""
-            if urlsplit(where).path in IGNORED_CONSOLE_ERROR_PATHS:
-                return
-            self.console_errors.append(f"{message.text} ({where})" if where else message.text)
+        if message.type not in ("error", "warning"):
+            return
+        where = message.location.get("url", "") if message.location else ""
+        if urlsplit(where).path in IGNORED_CONSOLE_ERROR_PATHS:
+            return
+        text = f"{message.text} ({where})" if where else message.text
+        (self.console_errors if message.type == "error" else self.console_warnings).append(text)
 
     def problems(self) -> list[str]:
         return (
             [f"console error: {text}" for text in self.console_errors]
+            + [f"console warning: {text}" for text in self.console_warnings]
             + [f"uncaught error: {text}" for text in self.page_errors]
             + [
                 "CSP violation: {directive} blocked {blocked!r} in {document} ({source}:{line}) {sample!r}".format(**v)
@@ -99,6 +118,7 @@ class BrowserLog:
 
     def clear(self) -> None:
         self.console_errors.clear()
+        self.console_warnings.clear()
         self.page_errors.clear()
         self.csp_violations.clear()
 

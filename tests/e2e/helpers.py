@@ -44,3 +44,40 @@ def horizontal_overflow(page: Page) -> dict:
 def assert_no_horizontal_scroll(page: Page) -> None:
     sizes = horizontal_overflow(page)
     assert sizes["scrollWidth"] <= sizes["clientWidth"], f"{page.url} scrolls sideways: {sizes}"
+
+
+MIN_TEXT_PX = 12
+MAX_LAYOUT_SHIFT = 0.1
+
+
+def small_text(page: Page) -> list[str]:
+    """Visible text set smaller than MIN_TEXT_PX (the element, its size and the start of its text)."""
+    return page.evaluate(
+        """(minimum) => {
+            const found = [];
+            for (const el of document.body.querySelectorAll("*")) {
+                const own = [...el.childNodes].some((node) => node.nodeType === 3 && node.textContent.trim());
+                if (!own || !el.getClientRects().length) continue;
+                const style = getComputedStyle(el);
+                const unseen = el.closest(".visually-hidden, [hidden], dialog:not([open])");
+                if (style.visibility === "hidden" || unseen) continue;
+                const size = parseFloat(style.fontSize);
+                const name = `${el.tagName.toLowerCase()}.${[...el.classList].join(".")}`;
+                if (size < minimum) found.push(`${name} ${size}px: ${el.textContent.trim().slice(0, 30)}`);
+            }
+            return found.slice(0, 10);
+        }""",
+        MIN_TEXT_PX,
+    )
+
+
+def layout_shift(page: Page) -> float:
+    """The page's layout shift so far, not caused by input (as Lighthouse's CLS sums it)."""
+    return page.evaluate("() => window.__flowadminShift || 0")
+
+
+def assert_readable_and_steady(page: Page) -> None:
+    small = small_text(page)
+    assert not small, f"{page.url}: text under {MIN_TEXT_PX}px: {small}"
+    shift = layout_shift(page)
+    assert shift <= MAX_LAYOUT_SHIFT, f"{page.url}: the layout shifted by {shift:.3f} (at most {MAX_LAYOUT_SHIFT})"

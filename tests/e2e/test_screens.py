@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from .a11y import assert_no_serious_a11y_violations
 from .browser import VIEWPORTS, assert_browser_clean
-from .helpers import LOGIN_PATH, assert_no_horizontal_scroll, login, logout
+from .helpers import LOGIN_PATH, assert_no_horizontal_scroll, assert_readable_and_steady, login, logout
 from .screens import case_id, screen_cases
 
 pytestmark = pytest.mark.e2e
@@ -14,7 +14,9 @@ CASES = screen_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_screen_fits_phone_and_desktop_widths_and_has_no_serious_a11y_violations_at_either(page, screen_data, case):
+def test_screen_fits_phone_and_desktop_widths_and_has_no_serious_a11y_violations_at_either(
+    page, context, browser_log, screen_data, case
+):
     """One sign-in per case: the screen opens at phone width, then the same page is widened to desktop."""
     screen, role = case
     page.set_viewport_size(VIEWPORTS["phone"])
@@ -27,7 +29,9 @@ def test_screen_fits_phone_and_desktop_widths_and_has_no_serious_a11y_violations
         expect(page.locator(".topbar .badge")).to_be_in_viewport()
         if role != "anonymous":
             expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+        assert_readable_and_steady(page)
         assert_no_serious_a11y_violations(page)
+    assert_browser_clean(context, browser_log)
 
 
 def test_signing_in_and_out_logs_no_console_errors_or_csp_violations(page, context, browser_log):

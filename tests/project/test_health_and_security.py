@@ -117,3 +117,12 @@ def test_no_template_has_inline_script_or_style():
         if re.search(r'\son[a-z]+\s*=\s*"', text):
             offenders.append(str(template.relative_to(ROOT)) + " (inline event handler)")
     assert offenders == []
+
+
+def test_pages_are_sent_compressed_to_browsers_that_accept_it(staff_client):
+    import gzip
+
+    page = staff_client.get("/sandboxes/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert page["Content-Encoding"] == "gzip"
+    assert b"<h1>Sandboxes" in gzip.decompress(page.content)
+    assert "Content-Encoding" not in staff_client.get("/sandboxes/")
