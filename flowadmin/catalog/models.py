@@ -253,6 +253,9 @@ class SyncRunSandbox(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     vanished = models.PositiveIntegerField(default=0)
     has_changes = models.BooleanField(default=False, help_text="Its sync changed the cache (and audited it).")
+    note = models.CharField(
+        max_length=255, blank=True, help_text="What it is doing while running (retrying after HTTP 503, ...)."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -37,7 +37,7 @@ from flowadmin.catalog.fields import SANDBOX_NAME, clean_text, connection_spec_c
 from flowadmin.catalog.leases import RELEASED, sandbox_claim, sandbox_release, sandboxes_claim
 from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
 from flowadmin.catalog.results import SyncResult
-from flowadmin.flowservice import FlowServiceError, get_client
+from flowadmin.flowservice import FlowServiceError, get_client, retries_reported
 
 logger = logging.getLogger("flowadmin.catalog")
 
@@ -294,7 +294,8 @@ def sandboxes_sync(
             progress.start(name)
             try:
                 sandbox = Sandbox(pk=claimed[name], name=name)
-                result = _sync_claimed(sandbox=sandbox, actor=actor, client=client, release=token)
+                with retries_reported(lambda notice: progress.note(name, notice.text)):
+                    result = _sync_claimed(sandbox=sandbox, actor=actor, client=client, release=token)
                 released = True
             except Exception:
                 logger.exception("sync of sandbox %s failed", name)
@@ -371,6 +372,13 @@ class _Progress:
         )
         self._beat(now)
 
+    def note(self, name: str, text: str) -> None:
+        """What a running sandbox is doing (a retry and why), shown beside its progress."""
+        if self.run is not None:
+            SyncRunSandbox.objects.filter(run=self.run, sandbox_name=name, state=SyncRunSandbox.State.RUNNING).update(
+                note=text[:255]
+            )
+
     def finish(self, result: SyncResult) -> None:
         if self.run is not None:
             now = timezone.now()
@@ -391,6 +399,7 @@ class _Progress:
                     "unchanged": result.unchanged,
                     "vanished": result.vanished,
                     "has_changes": result.has_changes,
+                    "note": "",
                     "finished_at": now,
                 },
             )

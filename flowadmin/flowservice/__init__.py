@@ -12,16 +12,18 @@ from typing import Any
 
 from flowadmin.flowservice.client import FlowServiceClient
 from flowadmin.flowservice.errors import FlowServiceError, OutcomeUnknownError
-from flowadmin.flowservice.transport import Exchange, recording
+from flowadmin.flowservice.transport import Exchange, RetryNotice, recording, retries_reported
 
 __all__ = [
     "Exchange",
     "FlowServiceClient",
     "FlowServiceError",
     "OutcomeUnknownError",
+    "RetryNotice",
     "client_options",
     "get_client",
     "recording",
+    "retries_reported",
 ]
 
 _SETTINGS = {

@@ -74,6 +74,44 @@ class Exchange:
 
 
 _recordings = threading.local()
+_retry_listeners = threading.local()
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A read about to be tried again: why, which attempt comes next of how many, after how long."""
+
+    method: str
+    url: str
+    reason: str  # "HTTP 503", "no answer in time", ...
+    attempt: int  # the attempt about to be made (2 for the first retry)
+    attempts: int  # the most attempts the policy makes
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        return f"retrying after {self.reason} (attempt {self.attempt} of {self.attempts})"
+
+
+@contextmanager
+def retries_reported(listener: Callable[[RetryNotice], None]) -> Iterator[None]:
+    """Tell ``listener`` of every retry this thread waits for inside the block (a progress display)."""
+    stack = getattr(_retry_listeners, "stack", None)
+    if stack is None:
+        stack = _retry_listeners.stack = []
+    stack.append(listener)
+    try:
+        yield
+    finally:
+        stack.remove(listener)
+
+
+def _retry_told(notice: RetryNotice) -> None:
+    for listener in list(getattr(_retry_listeners, "stack", ())):
+        try:
+            listener(notice)
+        except Exception:  # a display must never break the call it watches
+            logger.warning("a retry listener failed", exc_info=True)
 
 
 @contextmanager
@@ -335,7 +373,8 @@ class Transport:
                     ) from None
                 if retries < self.policy.max_retries and isinstance(error, _RETRYABLE_EXCEPTIONS):
                     retries += 1
-                    self._wait(method, exchange, retries, None)
+                    reason = "a timeout" if code == CODE_TIMEOUT else "a failed connection"
+                    self._wait(method, exchange, retries, None, reason=reason)
                     continue
                 retryable = isinstance(error, _RETRYABLE_EXCEPTIONS)
                 raise FlowServiceError(
@@ -366,7 +405,7 @@ class Transport:
                     )
                 if retries < self.policy.max_retries:
                     retries += 1
-                    self._wait(method, exchange, retries, None)
+                    self._wait(method, exchange, retries, None, reason="an answer that was not JSON")
                     continue
                 raise FlowServiceError(
                     status=status,
@@ -380,7 +419,7 @@ class Transport:
 
             if idempotent and status in RETRY_STATUSES and retries < self.policy.max_retries:
                 retries += 1
-                self._wait(method, exchange, retries, response.headers.get("Retry-After"))
+                self._wait(method, exchange, retries, response.headers.get("Retry-After"), reason=f"HTTP {status}")
                 continue
 
             raise self.error_from(response, result.payload, exchange)
@@ -413,9 +452,11 @@ class Transport:
             exchange=exchange,
         )
 
-    def _wait(self, method: str, exchange: Exchange, retry: int, retry_after: str | None) -> None:
+    def _wait(self, method: str, exchange: Exchange, retry: int, retry_after: str | None, *, reason: str) -> None:
         seconds = self.policy.delay(retry, retry_after)
-        logger.info("%s %s: retry %d in %.2f s", method, exchange.url, retry, seconds)
+        logger.info("%s %s: retry %d in %.2f s (%s)", method, exchange.url, retry, seconds, reason)
+        attempts = self.policy.max_retries + 1
+        _retry_told(RetryNotice(method, exchange.url, reason, retry + 1, attempts, seconds))
         self.policy.sleep(seconds)
 
     @staticmethod

@@ -176,3 +176,28 @@ def test_the_sync_command_reports_each_sandbox_and_fails_when_one_does(emulator)
     assert any(line.startswith("prod: ok (") for line in lines)
     assert any(line.startswith("stage: failed (") and "HTTP 500" in line for line in lines)
     assert lines[-1] == "3 sandbox(es): 2 ok, 1 failed."
+
+
+def test_a_sandbox_being_retried_says_why_and_which_attempt_while_it_waits(emulator, settings):
+    from flowadmin.catalog.models import SyncRunSandbox
+
+    settings.FLOWSERVICE_MAX_RETRIES = 3
+    settings.FLOWSERVICE_BACKOFF_MAX = 5
+    emulator.add_fault(
+        action="respond", method="GET", path=FLOW_SPECS, sandbox="dev", status=503, retry_after=2, times=1
+    )
+    run = SyncRun.objects.create(scope="dev", token="retry-note-test")
+    seen: list[str] = []
+    syncing = threading.Thread(target=lambda: (sandboxes_sync(names=["dev"], run=run), connection.close()))
+    syncing.start()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while syncing.is_alive() and time.monotonic() < deadline:
+        note = SyncRunSandbox.objects.filter(run=run, sandbox_name="dev").values_list("note", flat=True).first()
+        if note and note not in seen:
+            seen.append(note)
+        time.sleep(0.05)
+    syncing.join(WAIT_SECONDS)
+
+    assert seen == ["retrying after HTTP 503 (attempt 2 of 4)"]
+    item = SyncRunSandbox.objects.get(run=run, sandbox_name="dev")
+    assert (item.state, item.note) == ("succeeded", ""), "the note goes when the sandbox is done"
