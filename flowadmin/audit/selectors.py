@@ -128,11 +128,6 @@ def audit_checkpoint_records(*, through_number: int, from_seq: int = 0) -> Itera
         rows.close()
 
 
-def audit_events_for_change_request(*, change_request_id: int) -> QuerySet[AuditEvent]:
-    """The history of one change request, oldest first (for the change request's page)."""
-    return AuditEvent.objects.filter(change_request_id=change_request_id).defer(*LIST_DEFERRED).order_by("seq")
-
-
 def audit_event_detail(*, seq: int) -> AuditEventDetail | None:
     if not 1 <= seq <= MAX_SEQ:
         return None

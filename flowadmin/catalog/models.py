@@ -116,10 +116,6 @@ class FlowSpec(models.Model):
     def __str__(self) -> str:
         return f"{self.name or self.spec_id} ({self.sandbox_id})"
 
-    @property
-    def is_vanished(self) -> bool:
-        return self.vanished_at is not None
-
 
 class FlowSpecVersion(models.Model):
     """A distinct remote document of a flow spec, recorded whenever its content hash changed."""

@@ -133,17 +133,6 @@ def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAUL
     return specs.order_by(F("vanished_at").asc(nulls_first=True), *ordering)
 
 
-def flowspecs_using(*, connection_spec_id: str, sandbox: str | None = None) -> QuerySet[FlowSpec]:
-    """Cached flow specs that list ``connection_spec_id`` as a source (for change requests and checks)."""
-    specs = FlowSpec.objects.filter(
-        attachments__connection_spec_id=connection_spec_id.strip().lower(),
-        attachments__role=FlowSpecSource.Role.SOURCE,
-    ).select_related("sandbox")
-    if sandbox is not None:
-        specs = specs.filter(sandbox__name=sandbox)
-    return specs.order_by("sandbox__name", "name")
-
-
 def flowspec_get(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
     """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing."""
     sandbox_name = sandbox.name if isinstance(sandbox, Sandbox) else sandbox

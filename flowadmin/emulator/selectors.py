@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import uuid
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -93,10 +92,6 @@ def token_claims(*, token: str) -> TokenClaims | None:
     if IssuedToken.objects.filter(jti=claims.jti, revoked_at__isnull=False).exists():
         return None
     return claims
-
-
-def issued_token_get(*, jti: uuid.UUID) -> IssuedToken | None:
-    return IssuedToken.objects.filter(jti=jti).first()
 
 
 def fault_rule_list() -> list[FaultRule]:

@@ -1,4 +1,4 @@
-"""The embedded emulator's control endpoints over HTTP, as DESIGN.md's public interface describes them.
+"""The embedded emulator's control endpoints over HTTP, as docs/INTERFACES.md describes them.
 
     api = EmulatorApi(server.url)
     api.add_fault(action="respond", method="PUT", path="/data/foundation/flowservice/flowSpecs/*", status=503)
@@ -67,7 +67,7 @@ class EmulatorApi:
 
     # --- faults -------------------------------------------------------------------------------
     def add_fault(self, *, action: str, **rule) -> dict:
-        """Add one fault rule; keys as in DESIGN.md (``path`` is a glob after ``/emulator``)."""
+        """Add one fault rule; keys as in docs/INTERFACES.md (``path`` is a glob after ``/emulator``)."""
         unknown = set(rule) - FAULT_KEYS
         if unknown:
             raise TypeError(f"unknown fault rule keys: {sorted(unknown)}")

@@ -40,7 +40,7 @@ import environ
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 
-# The emulator's demo credentials (DESIGN.md: the emulator accepts exactly these while it is on).
+# The emulator's demo credentials (it accepts exactly these while it is on).
 DEMO_CLIENT_ID = "flowadmin-demo-client"
 DEMO_CLIENT_SECRET = "flowadmin-demo-secret"
 DEMO_ORG_ID = "0123456789ABCDEF01234567@AdobeOrg"
