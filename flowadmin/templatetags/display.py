@@ -7,6 +7,7 @@
     {% pk_url "changes:detail" cr.pk %}                 {% url %} of a URL whose one argument is an <int:pk>
     {% diff_block lines label="Base to proposed" %}     a line diff as one <pre>, built in one pass
     {{ document_text|pre_text }}                       text for a <pre>: <, > and & escaped, quotes left as they are
+    {% provider spec.provider_id %}                     the provider's name (id on hover), or the id when unknown
 
 Tags, not included templates: an include renders a template of its own each time, which on a
 50-row table costs more than the rest of the page.
@@ -21,6 +22,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
+
+from flowadmin.catalog.providers import provider_name
 
 register = template.Library()
 
@@ -48,6 +51,17 @@ def time_ago(value, empty: str = "never") -> str:
         local.tzname() or "",
         "just now" if since.startswith("0") else f"{since} ago",
     )
+
+
+@register.simple_tag
+def provider(provider_id, empty: str = "—") -> str:
+    """A provider by name (`specs/providers.json`), its id on hover; the bare id when the table lacks it."""
+    if not provider_id:
+        return format_html('<span class="muted">{}</span>', empty)
+    name = provider_name(provider_id)
+    if not name:
+        return format_html("<code>{}</code>", provider_id)
+    return format_html('<span title="{}">{}</span>', provider_id, name)
 
 
 @register.simple_tag

@@ -336,3 +336,11 @@ def test_anyone_signed_in_may_browse(client, viewer_user, dev):
     assert client.get(reverse("catalog:sandboxes")).status_code == 200
     assert client.get(reverse("catalog:flowspecs", args=["dev"])).status_code == 200
     assert client.get(reverse("catalog:flowspec", args=["dev", STREAMING_ID])).status_code == 200
+
+
+def test_providers_are_named_on_the_list_and_the_spec_page_with_the_id_on_hover(staff_client, dev):
+    listing = staff_client.get(reverse("catalog:flowspecs", args=["dev"])).content.decode()
+    detail = staff_client.get(reverse("catalog:flowspec", args=["dev", STREAMING_ID])).content.decode()
+
+    for page in (listing, detail):
+        assert '<span title="521eee4d-8cbe-4906-bb48-fb6bd4450033">Adobe streaming sources</span>' in page
