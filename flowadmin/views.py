@@ -7,7 +7,6 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from flowadmin.accounts.middleware import login_url_back_to
 
@@ -40,11 +39,14 @@ def csrf_failure(request, reason: str = ""):
     An htmx request (a live preview, a check) is not answered with a page to swap into a part of one:
     signed out, the whole page goes to the login and back; signed in (a token renewed elsewhere), the
     page is loaded again. Either way the forms' drafts bring back what was typed."""
+    response = render(request, "403_csrf.html", status=403)
     if request.headers.get("HX-Request") == "true":
-        if not request.user.is_authenticated:
-            return HttpResponseClientRedirect(login_url_back_to(request))
-        return HttpResponseClientRefresh()
-    return render(request, "403_csrf.html", status=403)
+        # htmx acts on these headers whatever the status, so the refusal stays a 403.
+        if request.user.is_authenticated:
+            response["HX-Refresh"] = "true"
+        else:
+            response["HX-Redirect"] = login_url_back_to(request)
+    return response
 
 
 @login_not_required

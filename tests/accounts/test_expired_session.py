@@ -46,5 +46,6 @@ def test_an_htmx_request_with_a_stale_form_token_goes_to_the_login_when_signed_o
     browser.force_login(staff_user)
     signed_in = browser.post(FRAGMENT, {}, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{PAGE}")
     assert signed_in["HX-Refresh"] == "true"
+    assert signed_out.status_code == signed_in.status_code == 403, "still a refusal, whatever htmx does next"
     plain = browser.post(FRAGMENT, {})
     assert plain.status_code == 403 and "This form has expired" in plain.text
