@@ -2,17 +2,20 @@
 
     {% time_ago sandbox.last_synced_at %}               "5 minutes ago", exact time on hover
     {% time_ago spec.remote_updated_at empty="unknown" %}
+    {% time_exact event.at %}                           "2026-12-06 23:14:37 UTC", "5 minutes ago" beneath as a hint
     {% status_badge cr.status %}                        a status or an outcome as a coloured badge
     {{ event.detail|clip:140 }}                         at most 140 characters, "…" when cut
     {% pk_url "changes:detail" cr.pk %}                 {% url %} of a URL whose one argument is an <int:pk>
     {% diff_block lines label="Base to proposed" %}     a line diff as one <pre>, built in one pass
     {{ document_text|pre_text }}                       text for a <pre>: <, > and & escaped, quotes left as they are
+    {% short_id spec.spec_id %}                         the id's first 8 characters, the whole id on hover
     {% provider spec.provider_id %}                     the provider's name (id on hover), or the id when unknown
 
 Tags, not included templates: an include renders a template of its own each time, which on a
 50-row table costs more than the rest of the page.
 """
 
+import datetime
 import functools
 import html
 
@@ -51,6 +54,32 @@ def time_ago(value, empty: str = "never") -> str:
         local.tzname() or "",
         "just now" if since.startswith("0") else f"{since} ago",
     )
+
+
+@register.simple_tag
+def time_exact(value, empty: str = "never") -> str:
+    """The exact time in UTC, for records people compare and cite (the audit log); the relative time beneath."""
+    if not value:
+        return format_html('<span class="muted">{}</span>', empty or "never")
+    utc = value.astimezone(datetime.UTC) if timezone.is_aware(value) else value
+    since = timesince(value)
+    return format_html(
+        '<time datetime="{}">{} UTC</time><span class="hint">{}</span>',
+        utc.isoformat(),
+        utc.strftime("%Y-%m-%d %H:%M:%S"),
+        "just now" if since.startswith("0") else f"{since} ago",
+    )
+
+
+@register.simple_tag
+def short_id(value, empty: str = "—") -> str:
+    """A long id (a UUID) as its first 8 characters and "…", the whole id on hover; short ids as they are."""
+    if not value:
+        return format_html('<span class="muted">{}</span>', empty)
+    text = str(value)
+    if len(text) <= 12:
+        return format_html("<code>{}</code>", text)
+    return format_html('<code title="{}">{}…</code>', text, text[:8])
 
 
 @register.simple_tag

@@ -1,4 +1,5 @@
 import csv
+import datetime
 import io
 import json
 
@@ -387,3 +388,14 @@ def test_the_exports_carry_documents_patch_and_http_as_json(auditor_client, hist
         "prev_hash",
         "hash",
     }
+
+
+def test_each_audit_row_shows_the_exact_utc_time_with_the_relative_time_as_a_hint(auditor_client, history, settings):
+    from flowadmin.audit.models import AuditEvent
+
+    settings.TIME_ZONE = "Europe/Berlin"  # the row says UTC whatever the server's zone
+    event = AuditEvent.objects.order_by("-seq").first()
+    page = auditor_client.get("/audit/").content.decode()
+    exact = event.at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert f'<time datetime="{event.at.astimezone(datetime.UTC).isoformat()}">{exact} UTC</time>' in page
+    assert '<span class="hint">' in page and " ago</span>" in page, "the relative time stays as a hint"

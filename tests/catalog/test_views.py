@@ -36,7 +36,7 @@ def test_the_sandboxes_page_shows_type_spec_count_sync_age_and_last_error(client
     page = text(client.get(reverse("catalog:sandboxes")))
 
     assert re.search(r'<span class="badge badge-warn">production</span>', page)
-    assert re.search(r'<td class="num">2</td>', page)
+    assert re.search(r'<td data-label="Flow specs" class="num">2</td>', page)
     assert re.search(r'<time datetime="[^"]+" title="[^"]+">', page)
     assert "Internal server error (HTTP 500, request id r-1)" in page
     assert f'action="{reverse("catalog:sandbox_sync", args=["prod"])}"' in page

@@ -46,6 +46,24 @@ def assert_no_horizontal_scroll(page: Page) -> None:
     assert sizes["scrollWidth"] <= sizes["clientWidth"], f"{page.url} scrolls sideways: {sizes}"
 
 
+def clipped_tables(page: Page) -> list[str]:
+    """Tables wider than their frame (a column cut off, reachable only by scrolling the table sideways)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(".table-wrap")]
+            .filter((wrap) => wrap.getClientRects().length && wrap.scrollWidth > wrap.clientWidth + 1)
+            .map((wrap) => {
+                const header = wrap.closest("section, main").querySelector("h1, h2");
+                const name = header ? header.textContent.trim().slice(0, 40) : "a table";
+                return `${name}: ${wrap.scrollWidth}px in ${wrap.clientWidth}px`;
+            })"""
+    )
+
+
+def assert_tables_fit(page: Page) -> None:
+    clipped = clipped_tables(page)
+    assert not clipped, f"{page.url}: tables wider than their frame: {clipped}"
+
+
 MIN_TEXT_PX = 12
 MAX_LAYOUT_SHIFT = 0.1
 

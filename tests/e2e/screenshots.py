@@ -10,14 +10,21 @@ writes ``<screen>-<role>-<width>.png`` for every screen in ``screens.py``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+import django
 
-from .browser import VIEWPORTS, BrowserLog, flush, launch_chromium
-from .screens import prepare_screen_data, screen_cases
-from .server import REPO_ROOT, E2EServer
+# The screens' helpers read the demo users' definitions from the project; the server itself runs apart.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowadmin.settings")
+django.setup()
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from .browser import VIEWPORTS, BrowserLog, flush, launch_chromium  # noqa: E402
+from .screens import prepare_screen_data, screen_cases  # noqa: E402
+from .server import REPO_ROOT, E2EServer  # noqa: E402
 
 DEFAULT_OUT = REPO_ROOT / "docs" / "screenshots"
 

@@ -5,7 +5,14 @@ from playwright.sync_api import expect
 
 from .a11y import assert_no_serious_a11y_violations
 from .browser import VIEWPORTS, assert_browser_clean
-from .helpers import LOGIN_PATH, assert_no_horizontal_scroll, assert_readable_and_steady, login, logout
+from .helpers import (
+    LOGIN_PATH,
+    assert_no_horizontal_scroll,
+    assert_readable_and_steady,
+    assert_tables_fit,
+    login,
+    logout,
+)
 from .screens import case_id, screen_cases
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +32,7 @@ def test_screen_fits_phone_and_desktop_widths_and_has_no_serious_a11y_violations
     for name in ("phone", "desktop"):
         page.set_viewport_size(VIEWPORTS[name])
         assert_no_horizontal_scroll(page)
+        assert_tables_fit(page)
         expect(page.locator(".topbar .brand")).to_be_in_viewport()
         expect(page.locator(".topbar .badge")).to_be_in_viewport()
         if role != "anonymous":

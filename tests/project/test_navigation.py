@@ -31,4 +31,4 @@ def test_breadcrumbs_are_a_list_of_links_with_no_separator_after_the_last(staff_
     page = staff_client.get("/sandboxes/dev/flowspecs/").content.decode()
     crumbs = re.search(r'<nav class="crumbs" aria-label="Breadcrumb"><ol>(.*?)</ol></nav>', page).group(1)
     assert crumbs == '<li><a href="/sandboxes/">Sandboxes</a></li>'
-    assert "›</p>" not in page
+    assert "\u203a</p>" not in page
