@@ -127,6 +127,18 @@ def test_sync_now_with_htmx_answers_the_progress_fragment_and_the_refreshed_tabl
     assert FlowSpec.objects.filter(sandbox__name="prod").count() == 2
 
 
+def test_a_first_sync_brings_the_search_box_with_the_table(staff_client, fake_client):
+    before = text(staff_client.get(reverse("catalog:sandboxes")))
+    assert re.search(r'<form class="filters" id="sandbox-search"[^>]* hidden', before), (
+        "there from the start (the progress names it), hidden while nothing is cached"
+    )
+
+    after = text(staff_client.post(reverse("catalog:sync"), **HTMX))
+
+    form = re.search(r'<form class="filters" id="sandbox-search"[^>]*>', after).group(0)
+    assert 'hx-swap-oob="true"' in form and "hidden" not in form
+
+
 def test_a_running_sync_is_polled_every_second_and_shows_its_progress(staff_client, dev):
     run = SyncRun.objects.create(token="t", started_at=timezone.now())
     SyncRunSandbox.objects.create(run=run, sandbox_name="dev", state="succeeded", new=2)

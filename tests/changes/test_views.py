@@ -286,7 +286,9 @@ def test_htmx_and_plain_previews_show_the_same_content(staff_client, remote):
     assert "<html" not in fragment.text
     assert "<html" in page.text
     assert textarea(page) == data["source_connection_spec_ids"]
-    assert visible_text(fragment.text) == visible_text(preview_section(page.text))
+    preview, summary = fragment.text.split('<p id="preview-summary"')
+    assert visible_text(preview) == visible_text(preview_section(page.text))
+    assert 'hx-swap-oob="true"' in summary, "the one-line summary under the ids follows the preview"
     assert fragment["Vary"] == page["Vary"]
     assert "HX-Request" in fragment["Vary"]
 
@@ -615,3 +617,12 @@ def test_the_flowspec_page_lists_its_requests_and_disables_propose_while_one_is_
     assert '<button type="button" disabled aria-describedby="open-request-note">Propose change</button>' in page.text
     assert f'href="{detail_url(change_request)}">#{change_request.pk}</a>' in page.text
     assert f'<ins class="id-added"><code>{ACME_EVENTS}</code></ins>' in page.text
+
+
+def test_the_preview_sends_a_one_line_summary_for_the_phone_layout(staff_client, remote):
+    response = staff_client.post(PREVIEW, form(lines_of(CUSTOMER_IO, ACME_EVENTS, "nope")), **HTMX)
+    summary = response.text.split('<p id="preview-summary"')[1]
+    assert re.search(r'<span class="badge badge-bad">1 problem</span>', summary)
+    fixed = staff_client.post(PREVIEW, form(lines_of(CUSTOMER_IO, ACME_EVENTS)), **HTMX)
+    summary = visible_text(fixed.text.split('<p id="preview-summary"')[1])
+    assert "1 added" in summary and "1 removed" in summary and "problem" not in summary
