@@ -5,7 +5,8 @@ ask `connection_specs_look_up`: each id not cached in the sandbox is read with
 ``GET /connectionSpecs/{id}``; those the Flow Service knows are stored in the cache (whole rows, in
 one transaction once every read is done) and returned with their names; those it answers 404 for are
 reported as unknown to it; any other failure (503 after the client's retries, a timeout) is reported
-as a failed lookup and nothing is stored for that id.
+as a failed lookup and nothing is stored for that id; the ids after it are not asked (they share the
+failure), so a failing Flow Service costs one retry sequence per call, not one per id.
 
 The work is bounded: only well-formed ids (UUIDs), each once, at most ``FLOWADMIN_LOOKUP_MAX`` a call
 (the rest are left as they are: not cached); ``FLOWADMIN_LOOKUP_MAX = 0`` turns live lookups off.
@@ -93,6 +94,9 @@ def connection_specs_look_up(*, sandbox: str, ids: Iterable[str], client=None) -
     missing: set[str] = set()
     failed: dict[str, str] = {}
     for spec_id in asked:
+        if failed:  # the Flow Service is failing: the other ids are not asked (one retry sequence a call at most)
+            failed[spec_id] = next(iter(failed.values()))
+            continue
         try:
             document = client.get_connection_spec(sandbox, spec_id)
         except FlowServiceError as error:

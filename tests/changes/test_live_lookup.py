@@ -176,3 +176,15 @@ def test_a_rollout_looks_the_new_id_up_in_every_sandbox(emulator, synced, django
         author=staff,
     )
     assert [step.change_request.added_ids for step in rollout.steps.order_by("position")] == [[new_id], [new_id]]
+
+
+def test_after_a_failed_lookup_the_other_ids_are_not_asked(emulator, synced, staff_client):
+    first, second = new_streaming_source(emulator, name="First"), new_streaming_source(emulator, name="Second")
+    emulator.add_fault(action="respond", method="GET", path=f"{CONNECTION_SPECS}/*", status=503, times=10)
+    typed = ids_with(first, second)
+
+    preview = html.unescape(staff_client.post(PREVIEW, {"source_connection_spec_ids": typed}, **HTMX).text)
+
+    assert [entry["path"].rsplit("/", 1)[-1] for entry in lookups(emulator)] == [first, first]  # one retry sequence
+    assert preview.count("failed (HTTP 503") == 2  # both lines say why they are refused
+    assert not ConnectionSpec.objects.filter(spec_id__in=[first, second]).exists()
