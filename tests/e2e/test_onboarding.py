@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from .a11y import assert_no_serious_a11y_violations
+from .browser import PHONE
 from .emulator_api import EmulatorApi
-from .helpers import login
+from .helpers import assert_no_horizontal_scroll, login
 from .server import E2EServer
 
 pytestmark = pytest.mark.e2e
@@ -86,6 +87,13 @@ def test_a_new_streaming_source_goes_into_generic_streaming_aep_in_dev_and_stage
     expect(approver.locator("main h1")).to_contain_text("completed")
     for position in (1, 2):
         expect(approver.locator(f"#step-row-{position}")).to_contain_text("applied")
+
+    # On a phone the ranked table scrolls inside its frame, not the page.
+    phone = new_context(viewport=PHONE, base_url=own_server.url).new_page()
+    login(phone, "staff")
+    phone.goto(f"/onboard/?sandbox=dev&connection_spec_id={NEW_SOURCE}")
+    expect(phone.locator("#source-attached")).to_contain_text("GenericStreamingAEP in dev, stage")
+    assert_no_horizontal_scroll(phone)
 
     api = EmulatorApi(own_server.url)
     try:
