@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("flowadmin.catalog.urls")),
     path("", include("flowadmin.changes.urls")),
     path("", include("flowadmin.rollouts.urls")),
+    path("", include("flowadmin.onboarding.urls")),
     path("", include("flowadmin.audit.urls")),
     path("", include("flowadmin.policy.urls")),
     path("", include("flowadmin.tasks.urls")),

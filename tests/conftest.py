@@ -23,6 +23,13 @@ def _tasks_run_in_process(settings):
     settings.FLOWADMIN_TASKS_SYNC = True
 
 
+@pytest.fixture(autouse=True)
+def _no_live_lookup(settings):
+    """No Flow Service answers outside the tests that run the emulator (its fixture turns live lookups of
+    uncached connection spec ids back on): an unknown id is refused as the cache alone judges it."""
+    settings.FLOWADMIN_LOOKUP_MAX = 0
+
+
 @pytest.fixture
 def staff_user(db, django_user_model):
     return make_user(django_user_model, "staff", STAFF_GROUP)

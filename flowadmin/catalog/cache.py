@@ -14,7 +14,13 @@ from django.utils import timezone
 
 from flowadmin.audit.services import audit_record
 from flowadmin.catalog.errors import DOCUMENT_WITHOUT_ID, CatalogError
-from flowadmin.catalog.fields import CACHE_FIELDS, attachments, document_fields, document_spec_id
+from flowadmin.catalog.fields import (
+    CACHE_FIELDS,
+    CONNECTION_SPEC_FIELDS,
+    attachments,
+    document_fields,
+    document_spec_id,
+)
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
 from flowadmin.catalog.results import SyncResult
 from flowadmin.flowservice.documents import content_hash
@@ -25,7 +31,7 @@ def connection_specs_store(sandbox: Sandbox, wanted: dict[str, dict[str, str]]) 
 
     Returns (how many are cached, how many of them were added, changed or removed)."""
     now = timezone.now()
-    columns = ("name", "provider_id", "version")
+    columns = CONNECTION_SPEC_FIELDS
     cached = {
         spec_id: (pk, dict(zip(columns, values, strict=True)))
         for pk, spec_id, *values in ConnectionSpec.objects.filter(sandbox=sandbox)

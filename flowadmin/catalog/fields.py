@@ -117,15 +117,26 @@ def flow_spec_columns(remote: list[dict], *, sandbox_name: str) -> dict[str, tup
     return wanted
 
 
+CONNECTION_SPEC_FIELDS = ("name", "provider_id", "version", "category", "frequency")
+
+
+def connection_spec_fields(document: dict) -> dict[str, str]:
+    """The cache columns a connection spec document fills (`CONNECTION_SPEC_FIELDS`)."""
+    attributes = document.get("attributes") if isinstance(document.get("attributes"), dict) else {}
+    return {
+        "name": clean_text(document.get("name"), 255),
+        "provider_id": clean_text(document.get("providerId"), 64),
+        "version": clean_text(document.get("version"), 64),
+        "category": clean_text(attributes.get("category"), 64),
+        "frequency": clean_text(attributes.get("frequency"), 32).lower(),
+    }
+
+
 def connection_spec_columns(remote: list[dict]) -> dict[str, dict[str, str]]:
     """A connection spec listing by id: the cache columns of each (documents without a usable id left out)."""
     wanted: dict[str, dict[str, str]] = {}
     for document in remote:
         spec_id = document_spec_id(document)
         if spec_id:
-            wanted[spec_id] = {
-                "name": clean_text(document.get("name"), 255),
-                "provider_id": clean_text(document.get("providerId"), 64),
-                "version": clean_text(document.get("version"), 64),
-            }
+            wanted[spec_id] = connection_spec_fields(document)
     return wanted

@@ -174,13 +174,15 @@ class FlowSpecSource(models.Model):
 
 
 class ConnectionSpec(models.Model):
-    """A cached remote connection spec: enough to show an id with its name."""
+    """A cached remote connection spec: enough to show an id with its name, and to suggest where it fits."""
 
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="connection_specs")
     spec_id = models.CharField(max_length=64)
     name = models.CharField(max_length=255, blank=True)
     provider_id = models.CharField(max_length=64, blank=True)
     version = models.CharField(max_length=64, blank=True)
+    category = models.CharField(max_length=64, blank=True, help_text="attributes.category (Streaming, CRM, ...).")
+    frequency = models.CharField(max_length=32, blank=True, help_text="attributes.frequency: streaming or batch.")
     fetched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

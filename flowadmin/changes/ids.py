@@ -11,8 +11,9 @@ on every message. Rules:
 * a list of more than ``FLOWADMIN_MAX_IDS`` non-blank lines is refused as a whole, before any line is
   judged (`TOO_MANY`), and a message reads at most `LINE_MAX` characters of a line: whatever is
   pasted, the work is linear in the text and bounded by the setting;
-* an id the change *adds* must be a connection spec of the sandbox (as last synced) and must not be
-  listed already by another flow spec of the sandbox. Ids the document already lists are kept even
+* an id the change *adds* must be a connection spec of the sandbox (as last synced, or as its Flow
+  Service answered a live lookup: `IdContext.found_now`, `remote_missing`, `lookup_failed`) and must
+  not be listed already by another flow spec of the sandbox. Ids the document already lists are kept even
   when they break those two rules (the change is not about them): they only get a note.
 
 The new list keeps the current ids in their order (minus the removed ones) and appends the added
@@ -46,6 +47,15 @@ WHY_LONG = " (the line is {length:,} characters long)"
 DUPLICATE = "Line {line}: {id} is already on line {first}."
 UNKNOWN = "Line {line}: {id} is not a connection spec of sandbox “{sandbox}” (as last synced)."
 ATTACHED = "Line {line}: {id} is already used by flow spec “{name}” ({spec_id}) of this sandbox."
+REMOTE_UNKNOWN = (
+    "Line {line}: {id} is not a connection spec of sandbox “{sandbox}”: "
+    "the Flow Service of sandbox “{sandbox}” does not know it."
+)
+LOOKUP_FAILED = "Line {line}: {id} is not cached for sandbox “{sandbox}”, and {why}."
+FOUND_NOW = (
+    "Line {line}: {id} is not in the last sync of sandbox “{sandbox}”: its Flow Service knows it as “{name}” "
+    "(looked up live)."
+)
 NOTE_UNKNOWN = "Line {line}: {id} is not a connection spec of sandbox “{sandbox}”; it is listed already and kept."
 NOTE_ATTACHED = "Line {line}: {id} is also used by flow spec “{name}” ({spec_id}); it is listed already and kept."
 
@@ -70,6 +80,10 @@ class IdContext:
     names: Mapping[str, str] = field(default_factory=dict)  # connection spec id (lower) -> name
     attached: Mapping[str, AttachedTo] = field(default_factory=dict)  # id (lower) -> other flow spec
     check_known: bool = True  # False: an id missing from ``names`` is no problem (a list judged for its form only)
+    # What a live lookup (`flowadmin.catalog.lookup`) just said of ids missing from the cache:
+    found_now: frozenset[str] = frozenset()  # looked up live since the last sync, cached (names in ``names``)
+    remote_missing: frozenset[str] = frozenset()  # the Flow Service does not know them
+    lookup_failed: Mapping[str, str] = field(default_factory=dict)  # id -> why the lookup failed
 
 
 @dataclass(frozen=True)
@@ -207,8 +221,12 @@ def ids_check(text: str, *, context: IdContext, limit: int | None = None) -> IdL
         notes: list[str] = []
         kept = spec_id in current_set
         if context.check_known and spec_id not in context.names:
-            template = NOTE_UNKNOWN if kept else UNKNOWN
-            (notes if kept else problems).append(template.format(line=number, id=spec_id, sandbox=context.sandbox))
+            problems_or_notes = notes if kept else problems
+            problems_or_notes.append(_unknown(context, number, spec_id, kept=kept))
+        elif not kept and spec_id in context.found_now:
+            notes.append(
+                FOUND_NOW.format(line=number, id=spec_id, sandbox=context.sandbox, name=context.names[spec_id])
+            )
         other = context.attached.get(spec_id)
         if other is not None:
             template = NOTE_ATTACHED if kept else ATTACHED
@@ -226,6 +244,29 @@ def ids_check(text: str, *, context: IdContext, limit: int | None = None) -> IdL
         added=added,
         removed=removed,
     )
+
+
+def _unknown(context: IdContext, number: int, spec_id: str, *, kept: bool) -> str:
+    """Why an id missing from the cache is refused (or, listed already, noted)."""
+    sandbox = context.sandbox
+    if kept:
+        return NOTE_UNKNOWN.format(line=number, id=spec_id, sandbox=sandbox)
+    if spec_id in context.remote_missing:
+        return REMOTE_UNKNOWN.format(line=number, id=spec_id, sandbox=sandbox)
+    if spec_id in context.lookup_failed:
+        return LOOKUP_FAILED.format(line=number, id=spec_id, sandbox=sandbox, why=context.lookup_failed[spec_id])
+    return UNKNOWN.format(line=number, id=spec_id, sandbox=sandbox)
+
+
+def ids_added(text: str, *, context: IdContext) -> list[str]:
+    """The well-formed ids of ``text`` that the change would add (each once, in the order typed;
+    nothing when the list is too long): what a live lookup may ask about."""
+    lines = split_lines(text)
+    if _too_many(lines, max_ids()):
+        return []
+    current = {spec_id.strip().lower() for spec_id in context.current if isinstance(spec_id, str)}
+    wanted = (normalise(line) for line in lines if line.strip())
+    return list(dict.fromkeys(spec_id for spec_id in wanted if spec_id and spec_id not in current))
 
 
 def ids_text(ids: Iterable[str]) -> str:

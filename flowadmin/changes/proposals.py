@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, transaction
 
 from flowadmin.catalog.models import FlowSpec
-from flowadmin.changes import notifications, policy, selectors
+from flowadmin.changes import lookups, notifications, policy, selectors
 from flowadmin.changes.common import audit, conflict, describe, dismissed_text, fresh, username
 from flowadmin.changes.errors import ChangeRequestConflict, ProposalError
 from flowadmin.changes.ids import ids_check, ids_text
@@ -42,7 +42,8 @@ def change_request_propose(
     """Create a ``pending`` request to give ``flow_spec`` the list ``source_ids``.
 
     The base is the cached document at this moment. The ids are checked again here (`ids.ids_check`:
-    UUIDs, no duplicates, added ids known to the sandbox and not used by another flow spec). Raises
+    UUIDs, no duplicates, added ids known to the sandbox and not used by another flow spec; an added
+    id the cache lacks is looked up in the sandbox's Flow Service first, `lookups`). Raises
     `ProposalError` (with ``problems`` per line, or the blocking open request) or
     `ChangeRequestForbidden`. ``notify=False`` leaves telling the approvers to the caller (a rollout
     tells them once for all its steps). ``revised_from``: the rejected or withdrawn request this one
@@ -54,7 +55,8 @@ def change_request_propose(
         raise ProposalError(REASON_REQUIRED)
     spec = FlowSpec.objects.select_related("sandbox").get(pk=flow_spec.pk)
     base = spec.document
-    parsed = ids_check(ids_text(source_ids), context=selectors.id_context(flow_spec=spec))
+    text = ids_text(source_ids)
+    parsed = ids_check(text, context=lookups.id_context_looked_up(flow_spec=spec, text=text))
     if not parsed.ok:
         raise ProposalError(INVALID_IDS, problems=parsed.problems)
     if not parsed.changes_anything:
@@ -125,7 +127,8 @@ def change_request_edit(
     if spec is None:
         raise ChangeRequestConflict(SPEC_GONE, change_request=change_request)
     base = spec.document
-    parsed = ids_check(ids_text(source_ids), context=selectors.id_context(flow_spec=spec))
+    text = ids_text(source_ids)
+    parsed = ids_check(text, context=lookups.id_context_looked_up(flow_spec=spec, text=text))
     if not parsed.ok:
         raise ProposalError(INVALID_IDS, problems=parsed.problems, change_request=change_request)
     if not parsed.changes_anything:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from flowadmin.catalog import selectors as catalog_selectors
-from flowadmin.changes import policy, preview, selectors, services
+from flowadmin.changes import lookups, policy, preview, selectors, services
 from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, ChangeRequestRefForm, RejectForm
 from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
 from flowadmin.changes.limits import live_preview
@@ -130,6 +130,15 @@ def _initial(request, spec) -> tuple[dict, dict]:
     return initial, {}
 
 
+def _posted_ids(post) -> str:
+    """The id list as posted, with the picker's id when one was added (what the form will judge)."""
+    return (
+        _with_added_id(post).get("source_connection_spec_ids", "")
+        if "add_id" in post
+        else post.get("source_connection_spec_ids", "")
+    )
+
+
 def _with_added_id(post):
     """The posted form with the picker's id appended to the list (the picker without JavaScript)."""
     data = post.copy()
@@ -144,7 +153,10 @@ def edit(request, sandbox: str, spec_id: str):
     """Propose a change; or, with ``?edit=<pk>``, edit the author's pending request; with ``?revise=<pk>``,
     revise a rejected or withdrawn one (the new request links to it)."""
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
-    context = selectors.id_context(flow_spec=spec)
+    if request.method == "POST":  # ids added that the cache lacks are looked up in the Flow Service
+        context = lookups.id_context_looked_up(flow_spec=spec, text=_posted_ids(request.POST))
+    else:
+        context = selectors.id_context(flow_spec=spec)
     refs = ChangeRequestRefForm(request.POST or None)
     if not (request.method == "POST" and refs.is_valid() and refs.cleaned_data["editing"]):
         decision = policy.can_propose(request.user)  # editing a request: the service says who may
@@ -197,7 +209,8 @@ def edit(request, sandbox: str, spec_id: str):
 def preview_view(request, sandbox: str, spec_id: str):
     """The live preview: the fragment for htmx, the whole edit page without JavaScript. Saves nothing."""
     spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
-    form = ChangeRequestForm(request.POST, context=selectors.id_context(flow_spec=spec))
+    context = lookups.id_context_looked_up(flow_spec=spec, text=_posted_ids(request.POST))
+    form = ChangeRequestForm(request.POST, context=context)
     shown = _shown(request.POST)
     fragment = is_fragment(request)
     context = {**_edit_context(spec, form, submitted=False, page=not fragment), "shown": shown}
