@@ -86,6 +86,16 @@ SCREENS = (
     ),
     Screen("changes", "/changes/", ALL_ROLES, "Change requests"),
     Screen("change", "/changes/{pending}/", ALL_ROLES, "Change request #{pending}", then=_remote_check_done),
+    Screen("rollouts", "/rollouts/", ALL_ROLES, "Rollouts"),
+    Screen("drift", f"/flowspecs/{GENERIC_STREAMING_AEP}/drift/", ("staff",), "GenericStreamingAEP across sandboxes"),
+    Screen(
+        "onboard",
+        f"/onboard/?sandbox={SANDBOX}&connection_spec_id={ACME_LOYALTY[1]}",
+        ("staff",),
+        "Onboard a source",
+    ),
+    Screen("freezes", "/freezes/", ("approver",), "Change freezes"),
+    Screen("tasks", "/tasks/", ("approver",), "Background tasks"),
     Screen("audit", "/audit/", ("auditor",), "Audit log"),
     Screen("audit-event", "/audit/{applied_event}/", ("auditor",), "Audit event #{applied_event}"),
 )
