@@ -119,6 +119,16 @@
     }
   });
 
+  // After a refused submit the page opens on the summary of what to fix (templates/includes/error_summary.html).
+  document.addEventListener("DOMContentLoaded", function () {
+    // (or on the message of a refusal by the service: a stale base, an open request, a freeze)
+    var summary = document.querySelector("#error-summary, main .message-error[role=alert]");
+    if (!summary) { return; }
+    if (!summary.hasAttribute("tabindex")) { summary.setAttribute("tabindex", "-1"); }
+    summary.focus();
+    summary.scrollIntoView({ block: "start" });
+  });
+
   // With JavaScript, what is there only for pages without it (<... class="no-js">) is hidden.
   document.documentElement.classList.add("js");
 

@@ -626,3 +626,15 @@ def test_the_preview_sends_a_one_line_summary_for_the_phone_layout(staff_client,
     fixed = staff_client.post(PREVIEW, form(lines_of(CUSTOMER_IO, ACME_EVENTS)), **HTMX)
     summary = visible_text(fixed.text.split('<p id="preview-summary"')[1])
     assert "1 added" in summary and "1 removed" in summary and "problem" not in summary
+
+
+def test_a_refused_submit_opens_on_a_summary_that_links_each_problem_to_its_field(staff_client, remote):
+    data = {"source_connection_spec_ids": lines_of(CUSTOMER_IO, "nope"), "reason": "", "submit": "1"}
+    response = staff_client.post(EDIT, data)
+    opening = '<div class="error-summary" id="error-summary" role="alert" tabindex="-1">'
+    summary = re.search(re.escape(opening) + r"(.*?)</div>", response.text, re.S)
+    assert summary, "the summary comes first, focusable"
+    text = summary.group(1)
+    assert "Nothing was submitted: 2 things to fix" in text
+    assert '<a href="#id_source_connection_spec_ids">' in text and '<a href="#id_reason">' in text
+    assert response.text.index('id="error-summary"') < response.text.index('id="change-form"')

@@ -68,6 +68,17 @@ def test_the_live_preview_needs_no_preview_button_when_javascript_runs(page, ser
     expect(page.get_by_role("button", name="Preview", exact=True)).to_be_hidden()
 
 
+def test_a_refused_submit_opens_with_the_focus_on_what_to_fix(page, server, synced):
+    login(page, "staff")
+    page.goto(EDIT)
+    page.get_by_role("button", name="Submit for review").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Reason")
+    summary.get_by_role("link", name="Reason").click()
+    expect(page.locator("#id_reason")).to_be_in_viewport()
+
+
 def test_back_and_forward_on_the_audit_log_bring_back_its_rows_and_its_filters(page, server, synced):
     login(page, "auditor")
     page.goto("/audit/")
