@@ -81,6 +81,21 @@ class RolloutForm(forms.Form):
         ]
 
     @property
+    def order_problems(self) -> list[str]:
+        """A ticked sandbox's place that is not a number from 1 up: said, not silently replaced."""
+        problems = []
+        for spec in self.candidates:
+            name = spec.sandbox.name
+            field, key = self.fields[f"position_{name}"], f"position_{name}"
+            if not self.is_bound or not self._value(f"include_{name}"):
+                continue
+            try:
+                field.clean(field.widget.value_from_datadict(self.data, self.files, self.add_prefix(key)))
+            except forms.ValidationError as error:
+                problems.append(f"{field.label}: {' '.join(error.messages)} Its default place is used until then.")
+        return problems
+
+    @property
     def removed(self) -> list[str]:
         added = set(self.parsed("add_ids").ids)
         return [spec_id for spec_id in self.parsed("remove_ids").ids if spec_id not in added]

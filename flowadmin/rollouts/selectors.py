@@ -236,7 +236,8 @@ class Prefill:
     reference: str = ""
 
 
-def _would_change(spec: FlowSpec, added, removed) -> bool:
+def would_change(spec: FlowSpec, added, removed) -> bool:
+    """Whether adding ``added`` and removing ``removed`` changes the spec's cached list."""
     ids = set(_source_set(spec))
     return any(item not in ids for item in added) or any(item in ids for item in removed)
 
@@ -276,7 +277,7 @@ def rollout_prefill(
             ).values_list("sandbox", flat=True)
         )
         ticked = {
-            name for name, spec in by_name.items() if _would_change(spec, added, removed) and name not in open_here
+            name for name, spec in by_name.items() if would_change(spec, added, removed) and name not in open_here
         }
     elif reference in by_name:
         reference_ids = _source_set(by_name[reference])
@@ -288,7 +289,7 @@ def rollout_prefill(
             added += [item for item in reference_ids if item not in listed and item not in added]
             removed += [item for item in listed if item not in reference_ids and item not in removed]
         initial.update(add_ids="\n".join(added), remove_ids="\n".join(removed))
-        ticked = {name for name in targets if _would_change(by_name[name], added, removed)}
+        ticked = {name for name in targets if would_change(by_name[name], added, removed)}
     for index, spec in enumerate(candidates, start=1):
         initial[f"include_{spec.sandbox.name}"] = spec.sandbox.name in ticked
         initial[f"position_{spec.sandbox.name}"] = index

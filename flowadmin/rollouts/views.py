@@ -65,6 +65,8 @@ PAGES = ActionPages(
 def _new_context(form: RolloutForm, *, submitted: bool, prefill: selectors.Prefill | None = None, error=None) -> dict:
     typed = bool(form.added or form.removed)
     return {
+        "nothing_to_do": typed
+        and not any(selectors.would_change(spec, form.added, form.removed) for spec in form.candidates),
         "form": form,
         "spec": form.candidates[0],
         "submitted": submitted,

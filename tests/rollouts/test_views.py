@@ -12,7 +12,7 @@ from flowadmin.rollouts.models import Rollout
 from flowadmin.rollouts.plan import UNKNOWN_HERE
 from tests.changes.factories import propose as propose_change
 from tests.changes.fakes import server_error
-from tests.rollouts.conftest import ACME_EVENTS, CUSTOMER_IO, STREAMING_ID, UNKNOWN
+from tests.rollouts.conftest import ACME_EVENTS, BRAZE, CUSTOMER_IO, STREAMING_ID, UNKNOWN
 
 pytestmark = pytest.mark.django_db
 ORDER = ["dev", "stage", "prod"]
@@ -381,3 +381,21 @@ def test_before_any_id_is_typed_the_preview_asks_for_them_instead_of_reporting_p
 
     assert "Type the ids to add or to remove" in response.text
     assert "cannot be rolled out" not in response.text
+
+
+def test_ids_every_sandbox_already_has_say_there_is_nothing_to_do(staff_client, specs):
+    response = staff_client.post(PREVIEW, form(add=BRAZE), **HTMX)
+    assert "Nothing to do: every sandbox already lists the ids to add." in visible_text(response.text)
+
+    some = staff_client.post(PREVIEW, form(add=CUSTOMER_IO), **HTMX)
+    assert "Nothing to do" not in visible_text(some.text), "prod lacks it"
+
+
+def test_a_place_in_the_order_below_one_is_said_not_silently_replaced(staff_client, specs):
+    response = staff_client.post(PREVIEW, form(positions={"dev": 0}), **HTMX)
+    text = visible_text(response.text)
+    assert "Place of dev in the order: Ensure this value is greater than or equal to 1." in text
+    assert "Its default place is used until then." in text
+    refused = staff_client.post(NEW, form(positions={"dev": 0}))
+    assert not Rollout.objects.exists() and refused.status_code == 200
+    assert 'id="error-summary"' in refused.text
