@@ -25,8 +25,9 @@ from flowadmin.flowservice.errors import (
     FlowServiceError,
     OutcomeUnknownError,
 )
+from flowadmin.flowservice.exchanges import Exchange
 from flowadmin.flowservice.session import Session
-from flowadmin.flowservice.transport import Exchange, RetryPolicy, Transport, recording
+from flowadmin.flowservice.transport import RetryPolicy, Transport, recording
 
 __all__ = ["Exchange", "FlowServiceClient", "recording"]
 

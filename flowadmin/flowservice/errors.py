@@ -19,10 +19,9 @@ from __future__ import annotations
 import html
 import re
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from flowadmin.flowservice.transport import Exchange
+from flowadmin.flowservice.exchanges import Exchange
 
 # Titles and codes of the errors flowadmin itself detects (the remote API did not describe them).
 TITLE_OUTCOME_UNKNOWN = "Outcome unknown"

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,26 +51,12 @@ from flowadmin.flowservice.errors import (
     error_fields,
     text_excerpt,
 )
+from flowadmin.flowservice.exchanges import Exchange
 
 logger = logging.getLogger("flowadmin.flowservice")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDACTED = "[redacted]"
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One HTTP request and its outcome, safe to store and show: no headers, no bodies, no secrets."""
-
-    method: str
-    url: str
-    status: int | None
-    request_id: str
-    duration_ms: int
-    attempt: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 _recordings = threading.local()
