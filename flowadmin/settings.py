@@ -51,6 +51,8 @@ FLOWADMIN_APPLY_GRACE_SECONDS = env.int("FLOWADMIN_APPLY_GRACE_SECONDS", default
 # The most connection spec ids one proposal may list (real flow specs carry tens to a few hundred):
 # a longer list is refused at once, before any line is judged.
 FLOWADMIN_MAX_IDS = max(1, env.int("FLOWADMIN_MAX_IDS", default=2000))
+# Dataflows asked for a page when reading which of them a removal affects (the Flow Service's limit is 1000).
+FLOWADMIN_IMPACT_PAGE_SIZE = min(1000, max(1, env.int("FLOWADMIN_IMPACT_PAGE_SIZE", default=500)))
 # Distinct approvers (never the author) a change needs before it is applied, by the tier of its
 # sandbox: every path (change requests, rollout steps, reverts, retries). FLOWADMIN_ROLLOUT_PROD_APPROVALS
 # is the older name of the production figure, still read when the new one is not set.
