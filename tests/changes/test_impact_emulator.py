@@ -129,6 +129,11 @@ def test_a_dataflow_created_after_the_review_stops_the_apply_as_stale(emulator, 
     latest = impact_check(sandbox="prod", spec_id=GENERIC_STREAMING_ID, removed=[BRAZE])
     assert len(latest.dataflows) == 4 and latest.checked_at >= change_request.created_at
 
+    rebased = services.change_request_rebase(change_request=change_request, actor=staff)
+    assert rebased.impact_enabled == 3 and policy.requirement(rebased).count == 3
+    rebased = approve_all(rebased, approvers)
+    assert rebased.status == ChangeRequest.Status.APPLIED
+
 
 def test_dataflows_that_cannot_be_read_block_the_apply_and_leave_it_retryable(emulator, spec, people):
     staff, approvers = people
