@@ -64,9 +64,7 @@ def test_the_preview_and_the_review_page_show_the_dataflows_a_removal_cuts_off(n
         assert_no_serious_a11y_violations(reviewer)
 
         reviewer.goto("/changes/?show=all")
-        expect(reviewer.locator(f"tr:has(a[href='/changes/{pk}/']) .impact-mark")).to_have_text(
-            "2 enabled dataflows"
-        )
+        expect(reviewer.locator(f"tr:has(a[href='/changes/{pk}/']) .impact-mark")).to_have_text("2 enabled dataflows")
     finally:
         staff = Dashboard(server.url, "staff")
         try:
