@@ -10,8 +10,8 @@ whose answer does not name its source connections' specs has them read in one mo
 
 Each reading is kept (`RemovalImpact`, one row per sandbox, flow spec and removed ids) with the
 time it was taken: the live preview and the proposal reuse one younger than `FRESH_SECONDS`; the
-review page's refresh and the apply read anew. A reading that failed says so (``error``) and is
-never reused.
+review page's refresh and the apply read anew. A reading that failed says so (``error``); it is
+shown again for `FAILED_SECONDS` only.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from flowadmin.changes.models import RemovalImpact
 from flowadmin.flowservice import FlowServiceError
 
 FRESH_SECONDS = 60  # a reading this young is reused by the live preview and the proposal
+FAILED_SECONDS = 15  # a failed reading this young is shown again rather than retried at every keystroke
 SOURCE_IDS_PER_REQUEST = 50  # source connection ids asked for in one `id==a,b,...` filter
 
 ENABLED = "enabled"
@@ -301,11 +302,14 @@ def impact_check(
     *, sandbox: str, spec_id: str, removed: Sequence[str], max_age: float = FRESH_SECONDS
 ) -> Impact | None:
     """The dependent dataflows of removing ``removed`` (None when nothing is removed): a kept reading
-    younger than ``max_age`` seconds that succeeded, else a new one (kept). ``max_age=0`` always reads."""
+    younger than ``max_age`` seconds (a failed one: younger than `FAILED_SECONDS`, so a live preview does
+    not wait for the Flow Service's retries at every keystroke), else a new one (kept). ``max_age=0``
+    always reads (the review page, the apply)."""
     if not removed:
         return None
     if max_age > 0:
         kept = impact_cached(sandbox=sandbox, spec_id=spec_id, removed=removed)
-        if kept is not None and kept.ok and timezone.now() - kept.checked_at < timedelta(seconds=max_age):
+        reuse = max_age if kept is not None and kept.ok else min(max_age, FAILED_SECONDS)
+        if kept is not None and timezone.now() - kept.checked_at < timedelta(seconds=reuse):
             return kept
     return impact_store(impact_read(sandbox=sandbox, spec_id=spec_id, removed=removed))

@@ -109,3 +109,19 @@ def test_the_preview_warns_about_an_added_destination_or_batch_source(staff_clie
 
     assert f"Zoho CRM ({batch['id']}) is a batch source and this flow spec serves streaming sources" in text
     assert f"Data Lake ({DATA_LAKE}) is not a source: its connection spec says isSource false" in text
+
+
+def test_the_preview_says_when_the_dataflows_cannot_be_read_without_retrying_at_every_keystroke(
+    staff_client, spec, emulator
+):
+    emulator.add_fault(action="respond", method="GET", path=f"*{FLOWS}", status=503)
+    data = {"source_connection_spec_ids": without(spec, BRAZE), "reason": "Braze is replaced"}
+
+    first = text_of(staff_client.post(PREVIEW, data, **HTMX))
+    reads = len(emulator.log(method="GET", path=f"*{FLOWS}"))
+    second = text_of(staff_client.post(PREVIEW, data, **HTMX))
+
+    for text in (first, second):
+        assert "The dataflows that use the removed ids could not be read" in text
+        assert "HTTP 503" in text and "cannot be applied until they can be read" in text
+    assert len(emulator.log(method="GET", path=f"*{FLOWS}")) == reads  # the failed reading is shown again
