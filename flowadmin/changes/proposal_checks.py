@@ -1,9 +1,19 @@
-"""What the live preview shows beside the diff: the removal's dependent dataflows, the added ids' warnings."""
+"""What the pages show beside a change: the removal's dependent dataflows (the live preview, a request's
+page), and the live preview's warnings about added ids."""
 
 from __future__ import annotations
 
 from flowadmin.changes.additions import addition_warnings
-from flowadmin.changes.impact import Impact, impact_check
+from flowadmin.changes.impact import Impact, impact_cached, impact_check
+from flowadmin.changes.models import ChangeRequest
+
+# A request still to be applied: its page reads the dependent dataflows anew.
+LIVE_STATUSES = (
+    ChangeRequest.Status.PENDING,
+    ChangeRequest.Status.STALE,
+    ChangeRequest.Status.FAILED,
+    ChangeRequest.Status.APPLYING,
+)
 
 
 def impact_context(impact: Impact | None, *, names: dict[str, str], earlier: Impact | None = None) -> dict:
@@ -30,3 +40,18 @@ def proposal_checks(*, spec, form) -> dict:
         and form.data.get(form.add_prefix("impact_count")) == str(len(impact.dataflows))
     )
     return {**impact_context(impact, names=names), "addition_warnings": warnings, "impact_ticked": ticked}
+
+
+def change_request_impact(change_request: ChangeRequest, *, names: dict[str, str], fresh: bool = False) -> dict:
+    """A request's panel: the last reading of its removal kept (``fresh``: read anew, for a request still
+    to be applied), the dataflows it was proposed with as the reference for "new since proposed"."""
+    live = bool(change_request.removed_ids) and change_request.status in LIVE_STATUSES
+    earlier = Impact.from_dict(change_request.impact)
+    impact = None
+    if change_request.removed_ids:
+        where = {"sandbox": change_request.sandbox, "spec_id": change_request.spec_id}
+        if fresh and live:
+            impact = impact_check(**where, removed=change_request.removed_ids, max_age=0)
+        else:
+            impact = impact_cached(**where, removed=change_request.removed_ids) or earlier
+    return {**impact_context(impact, names=names, earlier=earlier), "impact_live": live, "impact_fresh": fresh}

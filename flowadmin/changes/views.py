@@ -18,10 +18,9 @@ from flowadmin.catalog import selectors as catalog_selectors
 from flowadmin.changes import policy, preview, selectors, services
 from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, ChangeRequestRefForm, RejectForm
 from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
-from flowadmin.changes.impact import Impact, impact_cached, impact_check
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.changes.proposal_checks import impact_context, proposal_checks
+from flowadmin.changes.proposal_checks import change_request_impact, proposal_checks
 from flowadmin.flowservice import documents
 from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
@@ -261,25 +260,10 @@ def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
         "check_wanted": change_request.status in CHECKED_STATUSES,
         "reject_form": RejectForm(),
         "approve_form": ApproveForm(initial={"digest": change_request.digest}),
-        **_impact_panel(change_request, names=names),
+        **change_request_impact(change_request, names=names),
     }
     context.update(extra)
     return context
-
-
-def _impact_panel(change_request: ChangeRequest, *, names: dict[str, str], fresh: bool = False) -> dict:
-    """The dataflows the request's removal affects: the last reading kept (``fresh``: read anew, for
-    requests still to be applied), the dataflows it was proposed with marked against it."""
-    live = bool(change_request.removed_ids) and change_request.status in CHECKED_STATUSES
-    earlier = Impact.from_dict(change_request.impact)
-    impact = None
-    if change_request.removed_ids:
-        where = {"sandbox": change_request.sandbox, "spec_id": change_request.spec_id}
-        if fresh and live:
-            impact = impact_check(**where, removed=change_request.removed_ids, max_age=0)
-        else:
-            impact = impact_cached(**where, removed=change_request.removed_ids) or earlier
-    return {**impact_context(impact, names=names, earlier=earlier), "impact_live": live, "impact_fresh": fresh}
 
 
 @require_GET
@@ -315,7 +299,7 @@ def impact(request, pk: int):
     """The dataflows the removal affects, read anew: a fragment for htmx, the whole page without."""
     change_request = selectors.change_request_get(pk=pk)
     names = selectors.connection_spec_names(sandbox=change_request.sandbox)
-    panel = _impact_panel(change_request, names=names, fresh=True)
+    panel = change_request_impact(change_request, names=names, fresh=True)
     if is_fragment(request):
         return vary_on_htmx(render(request, "changes/detail.html#impact", {"cr": change_request, **panel}))
     return vary_on_htmx(render(request, "changes/detail.html", _detail_context(request, change_request, **panel)))
