@@ -90,7 +90,7 @@ def _impact_stop(client, change_request: ChangeRequest, remote: dict) -> _Outcom
             detail=detail,
             impact=impact,
         )
-    new = impact.new_since(Impact.from_dict(change_request.impact))
+    new = impact.changed_since(Impact.from_dict(change_request.impact))
     if new:
         listed = ", ".join(f"{dataflow.name} ({dataflow.id}, {dataflow.state})" for dataflow in new)
         return _Outcome("stale", remote=remote, detail=IMPACT_STALE_DETAIL.format(new=listed), impact=impact)

@@ -33,6 +33,7 @@ from flowadmin.flowservice import FlowServiceError
 FRESH_SECONDS = 60  # a reading this young is reused by the live preview and the proposal
 FAILED_SECONDS = 15  # a failed reading this young is shown again rather than retried at every keystroke
 SOURCE_IDS_PER_REQUEST = 50  # source connection ids asked for in one `id==a,b,...` filter
+IDS_PER_FILTER = 50  # removed connection spec ids in one listing's filter
 
 ENABLED = "enabled"
 
@@ -90,6 +91,17 @@ class Impact:
         """Dependent dataflows ``earlier`` did not list (all of them when there was no earlier reading)."""
         known = earlier.ids if earlier is not None else set()
         return [dataflow for dataflow in self.dataflows if dataflow.id not in known]
+
+    def changed_since(self, earlier: Impact | None) -> list[Dataflow]:
+        """What the reviewers did not see: dependent dataflows ``earlier`` did not list, and enabled ones it
+        listed as disabled (an approval more may be due)."""
+        enabled_before = {dataflow.id for dataflow in earlier.enabled} if earlier is not None else set()
+        known = earlier.ids if earlier is not None else set()
+        return [
+            dataflow
+            for dataflow in self.dataflows
+            if dataflow.id not in known or (dataflow.enabled and dataflow.id not in enabled_before)
+        ]
 
     def summary(self, names: dict[str, str] | None = None) -> str:
         """``removing Zoho CRM affects 3 dataflows in prod (2 enabled)``; or why it is not known."""
@@ -213,16 +225,26 @@ def _source_specs(client, sandbox: str, source_ids: list[str]) -> dict[str, str]
     return found
 
 
+def _candidates(client, sandbox: str, spec_id: str, removed: set[str]) -> list[dict]:
+    """The flow spec's dataflows the Flow Service says use a removed id: one listing (paged), one more per
+    `IDS_PER_FILTER` removed ids beyond the first (a filter value stays a reasonable URL)."""
+    ordered, found = sorted(removed), {}
+    for start in range(0, len(ordered), IDS_PER_FILTER):
+        chunk = ordered[start : start + IDS_PER_FILTER]
+        for flow in client.list_flows(
+            sandbox,
+            properties=[
+                f"flowSpec.id=={spec_id}",
+                f"inheritedAttributes.sourceConnections[].connectionSpec.id=={','.join(chunk)}",
+            ],
+            limit=settings.FLOWADMIN_IMPACT_PAGE_SIZE,
+        ):
+            found.setdefault(str(flow.get("id", "")), flow)
+    return [flow for flow in found.values() if _flow_spec_of(flow) == spec_id]
+
+
 def _dependents(client, sandbox: str, spec_id: str, removed: set[str]) -> list[Dataflow]:
-    flows = client.list_flows(
-        sandbox,
-        properties=[
-            f"flowSpec.id=={spec_id}",
-            f"inheritedAttributes.sourceConnections[].connectionSpec.id=={','.join(sorted(removed))}",
-        ],
-        limit=settings.FLOWADMIN_IMPACT_PAGE_SIZE,
-    )
-    flows = [flow for flow in flows if _flow_spec_of(flow) == spec_id]
+    flows = _candidates(client, sandbox, spec_id, removed)
     unsaid: list[str] = []
     for flow in flows:
         inherited = flow.get("inheritedAttributes") if isinstance(flow.get("inheritedAttributes"), dict) else {}

@@ -72,8 +72,8 @@ IMPACT_UNKNOWN_DETAIL = (
     "since the review: {error}. Nothing was sent; retry when the Flow Service answers."
 )
 IMPACT_STALE_DETAIL = (
-    "Dataflows that use a removed id appeared since the request was reviewed: {new}. Nothing was sent; rebase "
-    "the request to review them."
+    "Dataflows that use a removed id appeared or were enabled since the request was reviewed: {new}. Nothing was "
+    "sent; rebase the request to review them."
 )
 
 MAX_ERROR_CODE = 64

@@ -20,7 +20,7 @@ def impact_context(impact: Impact | None, *, names: dict[str, str], earlier: Imp
     """The template's view of a reading: it, its sentence, and the ids of dataflows ``earlier`` lacked."""
     if impact is None:
         return {"impact": None, "impact_summary": "", "impact_new": set()}
-    new = {dataflow.id for dataflow in impact.new_since(earlier)} if earlier is not None else set()
+    new = {dataflow.id for dataflow in impact.changed_since(earlier)} if earlier is not None else set()
     return {"impact": impact, "impact_summary": impact.summary(names), "impact_new": new}
 
 
@@ -44,7 +44,7 @@ def proposal_checks(*, spec, form) -> dict:
 
 def change_request_impact(change_request: ChangeRequest, *, names: dict[str, str], fresh: bool = False) -> dict:
     """A request's panel: the last reading of its removal kept (``fresh``: read anew, for a request still
-    to be applied), the dataflows it was proposed with as the reference for "new since proposed"."""
+    to be applied), the dataflows it was proposed with as the reference for "new or enabled since proposed"."""
     live = bool(change_request.removed_ids) and change_request.status in LIVE_STATUSES
     earlier = Impact.from_dict(change_request.impact)
     impact = None

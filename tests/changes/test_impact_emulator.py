@@ -11,7 +11,7 @@ from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import policy, services
-from flowadmin.changes.impact import impact_check
+from flowadmin.changes.impact import Impact, impact_check
 from flowadmin.changes.messages import IMPACT_CHANGED
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents, get_client
@@ -166,3 +166,28 @@ def test_every_dependent_dataflow_is_found_across_pages(emulator, spec, settings
     assert impact.ok and len(impact.dataflows) == 6
     assert set(extra) <= impact.ids
     assert len(flow_reads(emulator)) == 3 == impact.requests
+
+
+def test_a_dependent_dataflow_enabled_after_the_review_stops_the_apply_as_stale(emulator, spec, people):
+    staff, approvers = people
+    change_request = propose_acknowledged(spec, staff, acknowledged=3)
+    disabled = Impact.from_dict(change_request.impact).disabled[0]
+    response = emulator.post(f"{FLOWS}/{disabled.id}/action", sandbox="prod", params={"op": "enable"})
+    assert response.status_code == 200
+
+    change_request = approve_all(change_request, approvers)
+
+    assert change_request.status == ChangeRequest.Status.STALE
+    assert emulator.log(method="PUT", path=SPEC_PATH) == []
+    stale = AuditEvent.objects.get(change_request_id=change_request.pk, action="change.stale")
+    assert f"{BRAZE_DISABLED} ({disabled.id}, enabled)" in stale.detail
+
+
+def test_many_removed_ids_are_asked_for_in_a_few_listings(emulator, spec, settings):
+    removed = [BRAZE, *(f"00000000-0000-4000-8000-{number:012d}" for number in range(60))]
+    emulator.clear_log()
+
+    impact = impact_check(sandbox="prod", spec_id=GENERIC_STREAMING_ID, removed=removed, max_age=0)
+
+    assert impact.ok and len(impact.dataflows) == 3
+    assert len(flow_reads(emulator)) == 2  # 61 ids: two filters of at most 50

@@ -89,7 +89,7 @@ def test_the_review_page_reads_the_dataflows_again_on_refresh(staff_client, spec
     fragment = staff_client.get(reverse("changes:impact", args=[change_request.pk]), **HTMX)
     text = text_of(fragment)
     assert "affects 4 dataflows in prod (3 enabled)" in text
-    assert "Braze Currents late events new since proposed" in text
+    assert "Braze Currents late events new or enabled since proposed" in text
     assert "applying it stops as stale" in text
 
     emulator.add_fault(action="respond", method="GET", path=f"*{FLOWS}", status=503)

@@ -58,7 +58,7 @@ def test_the_preview_and_the_review_page_show_the_dataflows_a_removal_cuts_off(n
         expect(panel.get_by_role("link", name="Refresh")).to_be_visible()  # read again as the page opened
         expect(panel).to_contain_text("Braze Currents web events to AEP")
         expect(panel).to_contain_text("Braze Currents mobile events to AEP")
-        expect(panel).not_to_contain_text("new since proposed")
+        expect(panel).not_to_contain_text("since proposed")
         panel.get_by_role("link", name="Refresh").click()
         expect(panel.locator("#impact-summary")).to_contain_text("affects 3 dataflows in prod (2 enabled)")
         assert_no_serious_a11y_violations(reviewer)
