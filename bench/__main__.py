@@ -41,7 +41,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=None, help="timed requests per page (default 30, quick 10)")
     parser.add_argument("--load-seconds", type=float, default=None, help="seconds per load level (default 60)")
     parser.add_argument("--levels", default="1,4,16,32", help="load test concurrency levels")
-    parser.add_argument("--skip", default="", help="comma list of phases to skip: probe,pages,load,memory,sync,audit")
+    parser.add_argument(
+        "--skip", default="", help="comma list of phases to skip: probe,pages,load,memory,sync,impact,audit"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     parser.add_argument(
         "--profile", default="", help="profile the page of this name with pyinstrument (HTML in the temp dir)"
@@ -250,6 +252,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"~{sync['sequential_subset']['extrapolated_seconds']} s"
             )
             results.setdefault("memory", {})["sync_peak_kb"] = sync["peak_rss_kb"]
+
+        if "impact" not in skip:
+            log("blast radius: 1,000 dataflows in a sandbox, 50 ms per emulator request ...")
+            connection.close()
+            command = [sys.executable, "-m", "bench.impact", "--server-pid", str(gunicorn.process.pid)]
+            results["impact"] = json_lines(command)[0]
+            impact = results["impact"]
+            log(
+                f"  {impact['dependents']} dependent dataflows in {impact['reading']['requests']} request(s): "
+                f"{impact['reading']['seconds']} s (ideal {impact['reading']['ideal_seconds']} s); every dataflow "
+                f"unfiltered {impact['unfiltered']['requests']} request(s), {impact['unfiltered']['seconds']} s"
+            )
     finally:
         if gunicorn is not None:
             gunicorn.stop()

@@ -95,6 +95,24 @@ def evaluate(results: dict) -> list[dict]:
                     "note": "one by one: measured on a subset, extrapolated",
                 }
             )
+    impact = results.get("impact")
+    if impact:
+        reading = impact["reading"]
+        targets.append(
+            {
+                "target": f"blast radius of a removal in {impact['dataflows']:,} dataflows: every dependent one, "
+                "in the fewest requests",
+                "value": f"{impact['dependents']} of {impact['dependents_expected']} in {reading['requests']} "
+                f"request(s) (fewest {impact['fewest_requests']}); {reading['seconds']} s vs ideal "
+                f"{reading['ideal_seconds']} s (x{reading['ratio_to_ideal']})",
+                "met": impact["ok"]
+                and impact["dependents"] == impact["dependents_expected"]
+                and reading["requests"] == impact["fewest_requests"],
+                "note": f"time reported, not judged: CPU {reading['cpu_seconds']} s here, "
+                f"{reading['server_cpu_seconds']} s in the emulator; every dataflow unfiltered: "
+                f"{impact['unfiltered']['requests']} request(s), {impact['unfiltered']['seconds']} s",
+            }
+        )
     targets += _audit_targets(results.get("audit", {}))
     if results.get("load"):
         errors = sum(row["errors"] for row in results["load"])

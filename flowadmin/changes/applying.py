@@ -5,6 +5,9 @@
 * the PUT body is the document *just re-read*, minus its metadata, with only
   ``sourceConnectionSpecIds`` changed; when the re-read document is not the request's base any more,
   nothing is sent and the request becomes ``stale`` (the cache takes the remote document);
+* a removal is sent only once the dataflows using the removed ids are read anew: when they cannot
+  be read the attempt fails (retryable), when one appeared since the review the request becomes
+  ``stale``; the apply's audit event carries that reading;
 * a PUT whose answer was lost leaves the request ``applying`` until `change_request_reconcile`
   reads the document back and settles it.
 """
@@ -35,15 +38,20 @@ from flowadmin.changes.common import (
     own_error,
 )
 from flowadmin.changes.errors import ChangeRequestConflict, ChangeRequestError
+from flowadmin.changes.impact import Impact, error_text, impact_read, impact_store
 from flowadmin.changes.messages import (
     ANSWER_MISMATCH,
     APPLY_IN_PROGRESS,
+    CODE_IMPACT_UNKNOWN,
     CODE_NOT_APPLIED,
     CODE_SCHEMA_INVALID,
     CODE_VERIFICATION,
+    IMPACT_STALE_DETAIL,
+    IMPACT_UNKNOWN_DETAIL,
     NOT_APPLIED_DETAIL,
     READBACK_MISMATCH,
     RECONCILE_READ_FAILED,
+    TITLE_IMPACT_UNKNOWN,
     TITLE_NOT_APPLIED,
     TITLE_SCHEMA_INVALID,
     TITLE_VERIFICATION,
@@ -62,6 +70,31 @@ class _Outcome:
     after: dict | None = None  # the document after it (read back, or the PUT's answer)
     error: dict[str, Any] = field(default_factory=lambda: dict(NO_ERROR))
     detail: str = ""
+    impact: Impact | None = None  # the dependent dataflows read just before the PUT (removals only)
+
+
+def _impact_stop(client, change_request: ChangeRequest, remote: dict) -> _Outcome | None:
+    """Read the dataflows depending on the removal: the outcome that stops the apply, or "go"."""
+    impact = impact_read(
+        sandbox=change_request.sandbox,
+        spec_id=change_request.spec_id,
+        removed=change_request.removed_ids,
+        client=client,
+    )
+    if not impact.ok:
+        detail = IMPACT_UNKNOWN_DETAIL.format(error=error_text(impact.error))
+        return _Outcome(
+            "failed",
+            remote=remote,
+            error=own_error(CODE_IMPACT_UNKNOWN, TITLE_IMPACT_UNKNOWN, detail),
+            detail=detail,
+            impact=impact,
+        )
+    new = impact.changed_since(Impact.from_dict(change_request.impact))
+    if new:
+        listed = ", ".join(f"{dataflow.name} ({dataflow.id}, {dataflow.state})" for dataflow in new)
+        return _Outcome("stale", remote=remote, detail=IMPACT_STALE_DETAIL.format(new=listed), impact=impact)
+    return _Outcome("go", impact=impact)
 
 
 def _attempt(client, change_request: ChangeRequest) -> _Outcome:
@@ -77,6 +110,12 @@ def _attempt(client, change_request: ChangeRequest) -> _Outcome:
             remote=remote,
             detail="The remote document changed since the request was made: nothing was sent.",
         )
+    impact = None
+    if change_request.removed_ids:
+        stop = _impact_stop(client, change_request, remote)
+        if stop.status != "go":
+            return stop
+        impact = stop.impact
     expected = normalised_ids(change_request.proposed_document)
     body = documents.put_body(documents.with_source_ids(remote, expected))
     problems = documents.validate_document(body)
@@ -87,7 +126,15 @@ def _attempt(client, change_request: ChangeRequest) -> _Outcome:
             remote=remote,
             error=own_error(CODE_SCHEMA_INVALID, TITLE_SCHEMA_INVALID, detail),
             detail=f"Nothing was sent: {detail}",
+            impact=impact,
         )
+    outcome = _put_and_verify(client, change_request, remote, body, expected)
+    outcome.impact = impact
+    return outcome
+
+
+def _put_and_verify(client, change_request: ChangeRequest, remote: dict, body: dict, expected: list[str]) -> _Outcome:
+    sandbox, spec_id = change_request.sandbox, change_request.spec_id
     try:
         answer = client.put_flow_spec(sandbox, spec_id, body)
     except OutcomeUnknownError as error:
@@ -182,6 +229,9 @@ def _record(*, change_request: ChangeRequest, actor, outcome: _Outcome, http: li
                 event.update(before=outcome.remote, after=outcome.after)
         recorded = mine.update(**changes)
         detail = outcome.detail
+        if outcome.impact is not None:
+            impact_store(outcome.impact)
+            detail = f"{detail} {outcome.impact.text()}"
         if not recorded:
             logger.warning("change request %s was settled by someone else during its apply", change_request.pk)
             detail = f"{detail} (The request had been settled meanwhile; its state was left as it was.)"

@@ -41,6 +41,9 @@ class ChangeRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     confirm_empty = forms.BooleanField(label="Yes, remove every id", required=False)
+    # "I have checked these N dataflows": shown with the preview when enabled dataflows use a removed id.
+    acknowledge_impact = forms.BooleanField(required=False)
+    impact_count = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args, context: IdContext, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,6 +75,16 @@ class ChangeRequestForm(forms.Form):
         if parsed.ok and not parsed.ids and not data.get("confirm_empty"):
             self.add_error("confirm_empty", EMPTY_NEEDS_CONFIRMATION)
         return data
+
+    @property
+    def acknowledged(self) -> int | None:
+        """How many dependent dataflows the author said they checked (None: the box is not ticked)."""
+        data = getattr(self, "cleaned_data", {})
+        return data.get("impact_count") if data.get("acknowledge_impact") else None
+
+    @property
+    def acknowledge_ticked(self) -> bool:
+        return self.is_bound and self.data.get(self.add_prefix("acknowledge_impact")) in ("on", "true", "1")
 
     @property
     def needs_empty_confirmation(self) -> bool:

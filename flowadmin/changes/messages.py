@@ -46,6 +46,14 @@ REMOTE_MOVED = (
 )
 APPLIES_AS_IS = "The remote document is still the request's base: approve the request itself, no rebase is needed."
 NOT_CLEAN = "The change does not apply cleanly to the current remote document: {why}"
+IMPACT_NOT_ACKNOWLEDGED = (
+    "Removing {what} affects {enabled} enabled dataflow{plural} in {sandbox} ({count} in all): look at them in "
+    "the preview, then tick “I have checked these {count} dataflows” to propose it."
+)
+IMPACT_CHANGED = (
+    "The dataflows that depend on the removal changed since you checked them ({count} now, not {acknowledged}): "
+    "look at them again in the preview and tick the box once more."
+)
 # Errors flowadmin records on a request itself (no remote error to quote).
 TITLE_SCHEMA_INVALID = "Document fails the flow spec schema"
 CODE_SCHEMA_INVALID = "schema-invalid"
@@ -56,6 +64,17 @@ READBACK_MISMATCH = "Reading the flow spec back gave sourceConnectionSpecIds {fo
 TITLE_NOT_APPLIED = "Not applied"
 CODE_NOT_APPLIED = "not-applied"
 NOT_APPLIED_DETAIL = "Reading the flow spec back showed that the PUT did not take effect; it can be retried."
+
+TITLE_IMPACT_UNKNOWN = "Dependent dataflows could not be read"
+CODE_IMPACT_UNKNOWN = "impact-unknown"
+IMPACT_UNKNOWN_DETAIL = (
+    "The removal is applied only once flowadmin can tell which dataflows use the removed ids, and none appeared "
+    "since the review: {error}. Nothing was sent; retry when the Flow Service answers."
+)
+IMPACT_STALE_DETAIL = (
+    "Dataflows that use a removed id appeared or were enabled since the request was reviewed: {new}. Nothing was "
+    "sent; rebase the request to review them."
+)
 
 MAX_ERROR_CODE = 64
 MAX_ERROR_TITLE = 255

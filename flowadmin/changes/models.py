@@ -91,6 +91,14 @@ class ChangeRequest(models.Model):
         related_name="revisions",
         help_text="The rejected or withdrawn request this one revises.",
     )
+    impact = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The dataflows that depended on the removed ids when it was proposed (changes.impact.Impact).",
+    )
+    impact_enabled = models.PositiveIntegerField(
+        default=0, help_text="Enabled dataflows depending on the removal when proposed: it needs one more approval."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -166,6 +174,31 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"approval of change request #{self.change_request_id} by {self.approver_username}"
+
+
+class RemovalImpact(models.Model):
+    """The last reading of which dataflows use connection spec ids a flow spec would lose (the cache).
+
+    One row per sandbox, flow spec and set of removed ids (``removed_key``); each check replaces it.
+    ``error`` holds the Flow Service's failure when the dataflows could not be read.
+    """
+
+    sandbox = models.CharField(max_length=255)
+    spec_id = models.CharField(max_length=64)
+    removed_key = models.CharField(max_length=64, help_text="sha256 of the sorted removed ids.")
+    removed_ids = models.JSONField(default=list)
+    dataflows = models.JSONField(default=list)
+    error = models.JSONField(null=True, blank=True)
+    requests = models.PositiveIntegerField(default=0, help_text="HTTP requests the reading took.")
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sandbox", "spec_id", "removed_key"], name="changes_one_impact_per_removal")
+        ]
+
+    def __str__(self) -> str:
+        return f"impact of removing {len(self.removed_ids)} id(s) from {self.spec_id} in {self.sandbox}"
 
 
 def change_digest(*, sandbox: str, spec_id: str, base_hash: str, added: Iterable[str], removed: Iterable[str]) -> str:

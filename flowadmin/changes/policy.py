@@ -17,6 +17,7 @@ The rules:
 * a production sandbox's approvals carry a comment;
 * while a freeze covers the sandbox, only emergency approvals (with a reason) are accepted, and
   the change needs one more approval than its tier requires;
+* a removal that enabled dataflows depend on (as read when it was proposed) needs one more;
 * a request that is a step of a rollout is decided only through that rollout.
 """
 
@@ -85,9 +86,18 @@ def approvals(change_request: ChangeRequest) -> list[Approval]:
     )
 
 
+IMPACT_EXTRA = "because {count} enabled dataflow{plural} use{verb} a removed id"
+
+
 def requirement(change_request: ChangeRequest) -> Requirement:
-    """The approvals the request needs now (its sandbox's tier, a freeze)."""
-    return approvals_required(change_request.sandbox)
+    """The approvals the request needs now (its sandbox's tier, a freeze, enabled dataflows that depend
+    on the removal: one more)."""
+    enabled = change_request.impact_enabled or 0
+    if not enabled:
+        return approvals_required(change_request.sandbox)
+    plural, verb = ("s", "") if enabled != 1 else ("", "s")
+    reason = IMPACT_EXTRA.format(count=enabled, plural=plural, verb=verb)
+    return approvals_required(change_request.sandbox, extra=1, extra_reason=reason)
 
 
 def requirement_for(*, sandbox: str) -> Requirement:

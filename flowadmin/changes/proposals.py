@@ -11,8 +11,11 @@ from flowadmin.changes import lookups, notifications, policy, selectors
 from flowadmin.changes.common import audit, conflict, describe, dismissed_text, fresh, username
 from flowadmin.changes.errors import ChangeRequestConflict, ProposalError
 from flowadmin.changes.ids import ids_check, ids_text
+from flowadmin.changes.impact import impact_check
 from flowadmin.changes.messages import (
     EMPTY_NEEDS_CONFIRMATION,
+    IMPACT_CHANGED,
+    IMPACT_NOT_ACKNOWLEDGED,
     INVALID_IDS,
     NOTHING_CHANGES,
     OPEN_REQUEST_EXISTS,
@@ -29,6 +32,28 @@ def revising_text(change_request: ChangeRequest) -> str:
     return f" (revising #{change_request.revised_from_id})" if change_request.revised_from_id else ""
 
 
+def impact_acknowledged(*, sandbox: str, spec_id: str, removed, acknowledged: int | None, change_request=None) -> dict:
+    """The request's impact fields: the dependent dataflows of the removal as read now (or kept for a
+    minute). Enabled ones need the author's acknowledgement of exactly that many dataflows, else
+    `ProposalError`. A reading that failed is kept as it is: the apply waits until one succeeds."""
+    impact = impact_check(sandbox=sandbox, spec_id=spec_id, removed=list(removed))
+    if impact is None:
+        return {"impact": None, "impact_enabled": 0}
+    if impact.ok and impact.guarded and acknowledged != len(impact.dataflows):
+        count = len(impact.dataflows)
+        if acknowledged:
+            message = IMPACT_CHANGED.format(count=count, acknowledged=acknowledged)
+        else:
+            names = selectors.connection_spec_names(sandbox=sandbox)
+            what = " and ".join(names.get(item) or item for item in impact.removed)
+            enabled = len(impact.enabled)
+            message = IMPACT_NOT_ACKNOWLEDGED.format(
+                what=what, enabled=enabled, plural="s" if enabled != 1 else "", sandbox=sandbox, count=count
+            )
+        raise ProposalError(message, change_request=change_request)
+    return {"impact": impact.as_dict(), "impact_enabled": len(impact.enabled) if impact.ok else 0}
+
+
 def change_request_propose(
     *,
     flow_spec: FlowSpec,
@@ -38,6 +63,7 @@ def change_request_propose(
     confirm_empty: bool = False,
     notify: bool = True,
     revised_from: ChangeRequest | None = None,
+    acknowledged: int | None = None,
 ) -> ChangeRequest:
     """Create a ``pending`` request to give ``flow_spec`` the list ``source_ids``.
 
@@ -47,7 +73,9 @@ def change_request_propose(
     `ProposalError` (with ``problems`` per line, or the blocking open request) or
     `ChangeRequestForbidden`. ``notify=False`` leaves telling the approvers to the caller (a rollout
     tells them once for all its steps). ``revised_from``: the rejected or withdrawn request this one
-    revises (linked both ways on the pages).
+    revises (linked both ways on the pages). ``acknowledged``: how many dependent dataflows the author
+    said they checked; a removal that enabled dataflows use needs exactly their number
+    (`impact_acknowledged`).
     """
     policy.check_proposer(author)
     reason = (reason or "").strip()
@@ -67,6 +95,7 @@ def change_request_propose(
     existing = selectors.change_request_open_for(sandbox=sandbox, spec_id=spec_id)
     if existing is not None:
         raise ProposalError(OPEN_REQUEST_EXISTS.format(pk=existing.pk), change_request=existing)
+    impact = impact_acknowledged(sandbox=sandbox, spec_id=spec_id, removed=parsed.removed, acknowledged=acknowledged)
     proposed = documents.with_source_ids(base, parsed.ids)
     base_hash = documents.content_hash(base)
     try:
@@ -87,6 +116,7 @@ def change_request_propose(
                 digest=change_digest(
                     sandbox=sandbox, spec_id=spec_id, base_hash=base_hash, added=parsed.added, removed=parsed.removed
                 ),
+                **impact,
             )
             audit(
                 change_request,
@@ -109,7 +139,13 @@ def change_request_propose(
 
 
 def change_request_edit(
-    *, change_request: ChangeRequest, actor, source_ids: Sequence[str], reason: str, confirm_empty: bool = False
+    *,
+    change_request: ChangeRequest,
+    actor,
+    source_ids: Sequence[str],
+    reason: str,
+    confirm_empty: bool = False,
+    acknowledged: int | None = None,
 ) -> ChangeRequest:
     """The author changes a pending request's ids or reason, on the flow spec as cached now.
 
@@ -135,6 +171,13 @@ def change_request_edit(
         raise ProposalError(NOTHING_CHANGES, change_request=change_request)
     if not parsed.ids and not confirm_empty:
         raise ProposalError(EMPTY_NEEDS_CONFIRMATION, change_request=change_request)
+    impact = impact_acknowledged(
+        sandbox=change_request.sandbox,
+        spec_id=change_request.spec_id,
+        removed=parsed.removed,
+        acknowledged=acknowledged,
+        change_request=change_request,
+    )
     before = fresh(change_request)
     proposed = documents.with_source_ids(base, parsed.ids)
     base_hash = documents.content_hash(base)
@@ -151,6 +194,7 @@ def change_request_edit(
             removed_ids=list(parsed.removed),
             reason=reason,
             digest=digest,
+            **impact,
         )
         if not edited:
             raise conflict(before, policy.NOT_EDITABLE)

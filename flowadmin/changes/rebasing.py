@@ -23,6 +23,7 @@ from flowadmin.changes.common import (
 )
 from flowadmin.changes.errors import ChangeRequestConflict
 from flowadmin.changes.ids import ids_apply, ids_check, ids_text
+from flowadmin.changes.impact import impact_cached
 from flowadmin.changes.messages import NOT_REBASABLE, REBASE_INVALID, REBASE_NOTHING_LEFT
 from flowadmin.changes.models import ChangeRequest, change_digest
 from flowadmin.flowservice import FlowServiceError, documents
@@ -75,12 +76,24 @@ def rebase_fit(change_request: ChangeRequest, remote: dict) -> RebaseFit:
     return RebaseFit(clean=not reasons, added=added, removed=removed, why="; ".join(reasons))
 
 
+def _impact_now(current: ChangeRequest, removed: list[str]) -> dict:
+    """The rebased request's impact: the last reading of its removal (the apply that went stale read it),
+    else the one it was proposed with. Whoever rebases has it reviewed again with these dataflows."""
+    if not removed:
+        return {"impact": None, "impact_enabled": 0}
+    kept = impact_cached(sandbox=current.sandbox, spec_id=current.spec_id, removed=removed)
+    if kept is None or not kept.ok:
+        return {"impact": current.impact, "impact_enabled": current.impact_enabled}
+    return {"impact": kept.as_dict(), "impact_enabled": len(kept.enabled)}
+
+
 def rebase_onto(current: ChangeRequest, remote: dict, *, actor, added: list[str], removed: list[str]) -> ChangeRequest:
     """A new pending request with the same author and reason, based on ``remote``; ``current`` is
     superseded (stale, rebased) and its approvals dismissed."""
     proposed = documents.with_source_ids(remote, ids_apply(documents.source_ids(remote), added=added, removed=removed))
     base_hash = documents.content_hash(remote)
     spec = FlowSpec.objects.filter(sandbox__name=current.sandbox, spec_id=current.spec_id).first()
+    impact = _impact_now(current, removed)
     now = timezone.now()
     with transaction.atomic():
         superseded = ChangeRequest.objects.filter(decidable_q(), pk=current.pk, digest=current.digest).update(
@@ -102,6 +115,7 @@ def rebase_onto(current: ChangeRequest, remote: dict, *, actor, added: list[str]
             author=current.author,
             author_username=current.author_username,
             rebased_from=current,
+            **impact,
             digest=change_digest(
                 sandbox=current.sandbox, spec_id=current.spec_id, base_hash=base_hash, added=added, removed=removed
             ),

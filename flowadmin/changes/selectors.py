@@ -27,7 +27,7 @@ SHOW_CHOICES = {
 }
 DEFAULT_SHOW = "pending"
 QUEUE_LIMIT = 500
-LIST_DEFERRED = ("base_document", "proposed_document", "remote_document")
+LIST_DEFERRED = ("base_document", "proposed_document", "remote_document", "impact")
 
 
 def open_q() -> Q:

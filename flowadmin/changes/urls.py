@@ -9,6 +9,7 @@ urlpatterns = [
     path("changes/", views.queue, name="queue"),
     path("changes/<int:pk>/", views.detail, name="detail"),
     path("changes/<int:pk>/check/", views.check, name="check"),
+    path("changes/<int:pk>/impact/", views.impact, name="impact"),
     path("changes/<int:pk>/approve/", views.approve, name="approve"),
     path("changes/<int:pk>/approve-rebased/", views.approve_rebased, name="approve_rebased"),
     path("changes/<int:pk>/reject/", views.reject, name="reject"),

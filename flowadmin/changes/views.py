@@ -20,6 +20,7 @@ from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, ChangeReques
 from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
+from flowadmin.changes.proposal_checks import change_request_impact, proposal_checks
 from flowadmin.flowservice import documents
 from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
@@ -87,6 +88,7 @@ def _edit_context(
         base_key=spec.content_hash,
     )
     context = {"sandbox": spec.sandbox, "spec": spec, "form": form, "submitted": submitted, "preview": proposal}
+    context.update(proposal_checks(spec=spec, form=form))
     if page:
         context["picker"] = selectors.connection_specs_unused(sandbox=sandbox)
         context["refs"] = refs or ChangeRequestRefForm()
@@ -180,6 +182,7 @@ def edit(request, sandbox: str, spec_id: str):
                     source_ids=list(form.parsed.ids),
                     reason=form.cleaned_data["reason"],
                     confirm_empty=form.cleaned_data["confirm_empty"],
+                    acknowledged=form.acknowledged,
                 )
             else:
                 change_request = services.change_request_propose(
@@ -189,6 +192,7 @@ def edit(request, sandbox: str, spec_id: str):
                     author=request.user,
                     confirm_empty=form.cleaned_data["confirm_empty"],
                     revised_from=_referenced(refs, "revised_from", spec),
+                    acknowledged=form.acknowledged,
                 )
         except services.ChangeRequestForbidden as error:
             return PAGES.refused(request, error.message)
@@ -269,6 +273,7 @@ def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
         "check_wanted": change_request.status in CHECKED_STATUSES,
         "reject_form": RejectForm(),
         "approve_form": ApproveForm(initial={"digest": change_request.digest}),
+        **change_request_impact(change_request, names=names),
     }
     context.update(extra)
     return context
@@ -300,6 +305,17 @@ def check(request, pk: int):
         return vary_on_htmx(render(request, "changes/detail.html#check", context))
     context = _detail_context(request, change_request, check=result, **_check_context(request, change_request, result))
     return vary_on_htmx(render(request, "changes/detail.html", context))
+
+
+@require_GET
+def impact(request, pk: int):
+    """The dataflows the removal affects, read anew: a fragment for htmx, the whole page without."""
+    change_request = selectors.change_request_get(pk=pk)
+    names = selectors.connection_spec_names(sandbox=change_request.sandbox)
+    panel = change_request_impact(change_request, names=names, fresh=True)
+    if is_fragment(request):
+        return vary_on_htmx(render(request, "changes/detail.html#impact", {"cr": change_request, **panel}))
+    return vary_on_htmx(render(request, "changes/detail.html", _detail_context(request, change_request, **panel)))
 
 
 def _check_context(request, change_request: ChangeRequest, result) -> dict:

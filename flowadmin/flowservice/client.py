@@ -153,6 +153,17 @@ class FlowServiceClient:
     def get_connection_spec(self, sandbox: str, spec_id: str) -> dict:
         return self._get_one(sandbox, "/connectionSpecs", spec_id, "connection spec")
 
+    # --- dataflows and source connections -------------------------------------------------------
+    def list_flows(self, sandbox: str, *, properties: list[str] | None = None, limit: int | None = None) -> list[dict]:
+        """Every dataflow of ``sandbox`` matching all ``properties`` filters; ``limit`` a page, paging followed."""
+        return self._list_items(sandbox, "/flows", properties, limit=limit)
+
+    def list_source_connections(
+        self, sandbox: str, *, properties: list[str] | None = None, limit: int | None = None
+    ) -> list[dict]:
+        """Every source connection of ``sandbox`` matching all ``properties`` filters; paging followed."""
+        return self._list_items(sandbox, "/sourceConnections", properties, limit=limit)
+
     # --- sandboxes -----------------------------------------------------------------------------
     def list_sandboxes(self, *, active_only: bool = True) -> list[dict]:
         """Every sandbox of the organisation (only those in state ``active`` by default)."""
@@ -212,8 +223,12 @@ class FlowServiceClient:
     def _flow_url(self, path: str) -> str:
         return self.flow_service_url + path
 
-    def _list_items(self, sandbox: str, path: str, properties: list[str] | None) -> list[dict]:
+    def _list_items(
+        self, sandbox: str, path: str, properties: list[str] | None, *, limit: int | None = None
+    ) -> list[dict]:
         params = [("property", prop.strip()) for prop in properties or [] if prop and prop.strip()]
+        if limit is not None:
+            params.append(("limit", str(limit)))
         url = self._flow_url(path)
         seen: set[str] = set()
         items: list[dict] = []

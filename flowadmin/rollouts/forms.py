@@ -40,6 +40,12 @@ class RolloutForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
+    acknowledge_impact = forms.BooleanField(
+        label="I have checked the dataflows each sandbox's removal affects (listed in the preview)",
+        required=False,
+        help_text="Needed when enabled dataflows use an id to remove; such a step needs one more approval.",
+    )
+
     def __init__(self, *args, candidates: list[FlowSpec], **kwargs):
         super().__init__(*args, **kwargs)
         self.candidates = candidates

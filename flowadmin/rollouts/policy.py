@@ -19,8 +19,9 @@ from collections.abc import Sequence
 
 from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.audit.services import audit_record
+from flowadmin.changes import policy as changes_policy
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.policy.rules import ALLOWED, Decision, Requirement, approvals_required, frozen_message, refused
+from flowadmin.policy.rules import ALLOWED, Decision, Requirement, frozen_message, refused
 from flowadmin.rollouts.errors import RolloutForbidden
 from flowadmin.rollouts.models import Rollout, RolloutApproval, RolloutStep
 
@@ -54,7 +55,13 @@ def approvals(rollout: Rollout) -> list[RolloutApproval]:
 
 
 def step_requirement(step: RolloutStep) -> Requirement:
-    return approvals_required(step.sandbox)
+    """The approvals a step needs now: its sandbox's (tier, freeze), one more when enabled dataflows
+    depend on what it removes (`flowadmin.changes.policy.requirement`, the same rule as a change request)."""
+    if RolloutStep.change_request.is_cached(step):
+        change_request = step.change_request
+    else:
+        change_request = ChangeRequest.objects.only("sandbox", "impact_enabled").get(pk=step.change_request_id)
+    return changes_policy.requirement(change_request)
 
 
 def step_enough(given: Sequence[RolloutApproval], needed: Requirement) -> bool:

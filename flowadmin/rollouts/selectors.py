@@ -20,7 +20,12 @@ SPEC_NOT_CACHED_ANYWHERE = "No sandbox has flow spec “{spec_id}” cached: syn
 SHOW_CHOICES = {"open": "Open", "awaiting": "Awaiting me", "mine": "Mine", "closed": "Closed", "all": "All"}
 DEFAULT_SHOW = "open"
 AUDIT_PREFIX = "Rollout #{pk}: "  # how every rollout.* event's detail starts (services write it, the trail reads it)
-CR_DEFERRED = ("change_request__base_document", "change_request__proposed_document", "change_request__remote_document")
+CR_DEFERRED = (
+    "change_request__base_document",
+    "change_request__proposed_document",
+    "change_request__remote_document",
+    "change_request__impact",
+)
 
 
 # --- sandboxes -----------------------------------------------------------------------------------

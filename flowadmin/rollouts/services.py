@@ -39,6 +39,7 @@ from django.utils import timezone
 from flowadmin.audit.services import audit_record
 from flowadmin.changes import services as changes
 from flowadmin.changes.ids import normalise
+from flowadmin.changes.impact import impact_check
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.rollouts import notifications, policy, selectors, tasks
 from flowadmin.rollouts.errors import RolloutConflict, RolloutError, RolloutForbidden, RolloutProposalError
@@ -149,6 +150,19 @@ def _normalised(ids: Sequence[str], problems: list[str]) -> list[str]:
 
 
 # --- propose -------------------------------------------------------------------------------------
+def _impacts_acknowledged(plans) -> dict[int, int]:
+    """Per step that removes ids: how many dependent dataflows its author checked (read before the
+    transaction; each step's proposal reuses that reading)."""
+    counts = {}
+    for plan in plans:
+        if not plan.removed:
+            continue
+        impact = impact_check(sandbox=plan.sandbox.name, spec_id=plan.spec.spec_id, removed=list(plan.removed))
+        if impact is not None and impact.ok:
+            counts[plan.position] = len(impact.dataflows)
+    return counts
+
+
 def rollout_propose(
     *,
     spec_id: str,
@@ -158,12 +172,15 @@ def rollout_propose(
     reason: str,
     author,
     source_change_request_id: int | None = None,
+    acknowledge_impact: bool = False,
 ) -> Rollout:
     """Propose rolling the same id change out to ``spec_id`` in ``sandboxes``, in that order.
 
     Creates the rollout and, per sandbox, its step: a pending change request on that sandbox's cached
     document (all or nothing: a sandbox whose change request cannot be made refuses the whole
     proposal). Raises `RolloutProposalError` (``problems`` per sandbox) or `RolloutForbidden`.
+    ``acknowledge_impact``: the author checked the dataflows each sandbox's removal affects (as the
+    preview showed them); a step whose removal enabled dataflows use is refused without it.
     """
     policy.check_proposer(author)
     reason = (reason or "").strip()
@@ -198,6 +215,7 @@ def rollout_propose(
     problems = [problem for plan in plans for problem in plan.problems]
     if problems:
         raise RolloutProposalError(INVALID_PLAN, problems=problems)
+    acknowledged = _impacts_acknowledged(plans) if acknowledge_impact else {}
     try:
         with transaction.atomic():
             rollout = Rollout.objects.create(
@@ -216,7 +234,12 @@ def rollout_propose(
             for plan in plans:
                 try:
                     change_request = changes.change_request_propose(
-                        flow_spec=plan.spec, source_ids=list(plan.ids), reason=reason, author=author, notify=False
+                        flow_spec=plan.spec,
+                        source_ids=list(plan.ids),
+                        reason=reason,
+                        author=author,
+                        notify=False,
+                        acknowledged=acknowledged.get(plan.position),
                     )
                 except changes.ChangeRequestError as error:
                     detail = " ".join([error.message, *error.problems])

@@ -22,6 +22,7 @@ from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
 from flowadmin.changes import services as changes_services
 from flowadmin.changes.forms import ApproveForm
+from flowadmin.changes.impact import Impact
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.flowservice import documents
@@ -29,6 +30,7 @@ from flowadmin.policy.rules import Requirement
 from flowadmin.rollouts import plan, policy, selectors, services
 from flowadmin.rollouts.forms import RejectForm, RolloutForm
 from flowadmin.rollouts.models import Rollout, RolloutStep
+from flowadmin.rollouts.plan_impacts import plan_rows
 from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
 NEEDS_PROPOSE = policy.NOT_PROPOSER
@@ -64,6 +66,7 @@ PAGES = ActionPages(
 # --- propose -------------------------------------------------------------------------------------
 def _new_context(form: RolloutForm, *, submitted: bool, prefill: selectors.Prefill | None = None, error=None) -> dict:
     typed = bool(form.added or form.removed)
+    steps = plan.rollout_plan(specs=form.chosen(), added=form.added, removed=form.removed) if typed else []
     return {
         "nothing_to_do": typed
         and not any(selectors.would_change(spec, form.added, form.removed) for spec in form.candidates),
@@ -71,7 +74,8 @@ def _new_context(form: RolloutForm, *, submitted: bool, prefill: selectors.Prefi
         "spec": form.candidates[0],
         "submitted": submitted,
         "typed": typed,
-        "plan": plan.rollout_plan(specs=form.chosen(), added=form.added, removed=form.removed) if typed else [],
+        "plan": steps,
+        "plan_rows": plan_rows(steps),
         "prefill": prefill,
         "error": error,
         "approvals_by_tier": {
@@ -107,6 +111,7 @@ def new(request):
             reason=form.cleaned_data["reason"],
             author=request.user,
             source_change_request_id=form.cleaned_data.get("source_change_request"),
+            acknowledge_impact=form.cleaned_data["acknowledge_impact"],
         )
     except services.RolloutForbidden as error:
         return PAGES.refused(request, error.message)
@@ -143,9 +148,17 @@ class StepView:
     step: RolloutStep
     change_request: ChangeRequest
     change: preview.DocumentChange | None
+    impact: Impact | None  # the dataflows its removal affected when proposed
     needed: Requirement
     check_wanted: bool
     check: changes_services.RemoteCheck | None = None
+
+    @property
+    def impact_summary(self) -> str:
+        if self.impact is None:
+            return ""
+        names = {ref.spec_id: ref.name for ref in self.change.removed} if self.change else {}
+        return self.impact.summary(names)
 
     @property
     def stale_diff(self):
@@ -169,6 +182,7 @@ def _step_view(rollout: Rollout, step: RolloutStep, *, check=None, with_change: 
     return StepView(
         step=step,
         change_request=cr,
+        impact=Impact.from_dict(cr.impact) if with_change else None,
         change=change,
         needed=policy.step_requirement(step),
         check_wanted=rollout.is_open and cr.status in CHECKED_STATUSES,

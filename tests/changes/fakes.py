@@ -81,6 +81,23 @@ class FakeFlowService:
             queue = self.failures.get(call)
             return queue.pop(0) if queue else None
 
+    def list_flows(self, sandbox: str, *, properties=None, limit=None) -> list[dict]:
+        """No dataflows: a removal here affects nothing (the emulator tests cover dataflows)."""
+        with self._lock:
+            self.calls.append(("list_flows", sandbox, ""))
+        return []
+
+    def list_source_connections(self, sandbox: str, *, properties=None, limit=None) -> list[dict]:
+        with self._lock:
+            self.calls.append(("list_source_connections", sandbox, ""))
+        return []
+
+    def list_connection_specs(self, sandbox: str, *, properties=None) -> list[dict]:
+        """No attributes to judge an added id by: the preview warns about nothing."""
+        with self._lock:
+            self.calls.append(("list_connection_specs", sandbox, ""))
+        return []
+
     def get_flow_spec(self, sandbox: str, spec_id: str) -> dict:
         with self._lock:
             self.calls.append(("get", sandbox, spec_id))

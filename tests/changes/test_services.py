@@ -87,7 +87,7 @@ def test_propose_records_the_base_the_ids_and_the_digest(remote, streaming_spec,
     assert event.actor == staff_user
     assert "Acme goes live" in event.detail
     assert {"op": "add", "path": "/sourceConnectionSpecIds/1", "value": ACME_EVENTS} in event.patch
-    assert remote.calls == []  # proposing talks to nobody
+    assert remote.calls == [("list_flows", "dev", "")]  # proposing reads only the dataflows the removal affects
 
 
 @pytest.mark.parametrize(

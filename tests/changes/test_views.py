@@ -350,13 +350,15 @@ def test_a_change_request_of_a_large_document_shows_its_whole_text_on_request(
     assert 'aria-label="The whole document"' in fragment and "<html" not in fragment
 
 
-def test_a_preview_saves_nothing_and_calls_nobody(staff_client, remote):
+def test_a_preview_saves_nothing_and_only_reads_dataflows_and_connection_specs(staff_client, remote):
     for data in (form(lines_of(CUSTOMER_IO, ACME_EVENTS)), form("garbage"), form("")):
         assert staff_client.post(PREVIEW, data, **HTMX).status_code == 200
         assert staff_client.post(PREVIEW, data).status_code == 200
     assert ChangeRequest.objects.count() == 0
     assert AuditEvent.objects.count() == 0
-    assert remote.calls == []
+    assert {call for call, _, _ in remote.calls} == {"list_flows", "list_connection_specs"}  # never the flow spec
+    # once per removal (Braze; then every id), each reading kept for the next preview of the same removal
+    assert remote.count("list_flows") == 2
 
 
 def test_the_preview_lists_problems_and_hides_the_request_until_they_are_fixed(staff_client, remote):
