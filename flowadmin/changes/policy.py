@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from flowadmin.accounts.roles import APPROVE_CHANGE, PROPOSE_CHANGE
 from flowadmin.audit.services import audit_record
+from flowadmin.changes import owners
 from flowadmin.changes.errors import ChangeRequestConflict, ChangeRequestForbidden
 from flowadmin.changes.models import Approval, ChangeRequest
 from flowadmin.policy.rules import ALLOWED, Decision, Requirement, approvals_required, frozen_message, refused
@@ -72,9 +73,8 @@ def is_author(user, change_request: ChangeRequest) -> bool:
 
 
 def owner_rollout_id(change_request: ChangeRequest) -> int | None:
-    """The rollout whose step the request is, or None (the one-to-one `flowadmin.rollouts` declares)."""
-    step = getattr(change_request, "rollout_step", None)
-    return getattr(step, "rollout_id", None)
+    """The rollout whose step the request is, or None (as the rollouts app registers it in `owners`)."""
+    return owners.rollout_of(change_request)
 
 
 def approvals(change_request: ChangeRequest) -> list[Approval]:

@@ -10,6 +10,7 @@
     {{ document_text|pre_text }}                       text for a <pre>: <, > and & escaped, quotes left as they are
     {% short_id spec.spec_id %}                         the id's first 8 characters, the whole id on hover
     {% provider spec.provider_id %}                     the provider's name (id on hover), or the id when unknown
+    {% panels "flowspec" spec %}                        what other apps registered for that slot (flowadmin.panels)
 
 Tags, not included templates: an include renders a template of its own each time, which on a
 50-row table costs more than the rest of the page.
@@ -27,6 +28,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from flowadmin.catalog.providers import provider_name
+from flowadmin.panels import registered as registered_panels
 
 register = template.Library()
 
@@ -91,6 +93,13 @@ def provider(provider_id, empty: str = "—") -> str:
     if not name:
         return format_html("<code>{}</code>", provider_id)
     return format_html('<span title="{}">{}</span>', provider_id, name)
+
+
+@register.simple_tag(takes_context=True)
+def panels(context, slot: str, subject) -> str:
+    """The panels registered for ``slot`` (`flowadmin.panels`), rendered for ``subject`` in order."""
+    request = context.get("request")
+    return mark_safe("".join(panel.render(request, subject) for panel in registered_panels(slot)))  # noqa: S308
 
 
 @register.simple_tag

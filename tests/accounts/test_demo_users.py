@@ -47,17 +47,12 @@ def test_demo_users_cover_every_role_and_a_second_run_resets_them(client, settin
 LOGIN = "/accounts/login/"
 
 
-@pytest.fixture
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(client, username, password):
     return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR="192.0.2.10")
 
 
 @pytest.mark.django_db
-def test_under_debug_false_seeded_demo_users_cannot_log_in_and_are_told_why(client, settings, fast_hashing):
+def test_under_debug_false_seeded_demo_users_cannot_log_in_and_are_told_why(client, settings):
     settings.DEBUG = True
     demo_users_create(password="a-private-demo-password")
     assert login(client, "staff", "a-private-demo-password").status_code == 302
@@ -73,7 +68,7 @@ def test_under_debug_false_seeded_demo_users_cannot_log_in_and_are_told_why(clie
 
 @pytest.mark.django_db
 def test_under_debug_false_a_demo_username_with_the_public_password_is_refused_however_it_was_made(
-    client, settings, django_user_model, fast_hashing
+    client, settings, django_user_model
 ):
     """As seed_demo made them before they were marked: the username and the public password, no mark."""
     settings.DEBUG = False
@@ -85,7 +80,7 @@ def test_under_debug_false_a_demo_username_with_the_public_password_is_refused_h
 
 
 @pytest.mark.django_db
-def test_a_demo_user_s_session_ends_when_the_server_runs_with_debug_off(client, settings, fast_hashing):
+def test_a_demo_user_s_session_ends_when_the_server_runs_with_debug_off(client, settings):
     settings.DEBUG = True
     demo_users_create(password="demo-pass")
     client.force_login(get_user_model().objects.get(username="auditor"))
@@ -96,14 +91,14 @@ def test_a_demo_user_s_session_ends_when_the_server_runs_with_debug_off(client, 
 
 
 @pytest.mark.django_db
-def test_people_with_the_demo_usernames_but_their_own_passwords_still_log_in(client, settings, fast_hashing):
+def test_people_with_the_demo_usernames_but_their_own_passwords_still_log_in(client, settings):
     settings.DEBUG = False
     make_user(get_user_model(), "staff", STAFF_GROUP)  # password pw-staff, no demo mark
     assert login(client, "staff", "pw-staff").status_code == 302
 
 
 @pytest.mark.django_db
-def test_check_deploy_reports_the_demo_users_of_the_database(settings, django_user_model, fast_hashing):
+def test_check_deploy_reports_the_demo_users_of_the_database(settings, django_user_model):
     def demo_errors():
         return [m for m in run_checks(include_deployment_checks=True) if m.id == "flowadmin.E004"]
 

@@ -31,11 +31,6 @@ PUT_OK = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2025, 3, day, hour, minute, tzinfo=dt.UTC)
 

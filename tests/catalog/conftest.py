@@ -23,9 +23,3 @@ def fake_client(monkeypatch, settings):
         ]
     monkeypatch.setattr(sync, "get_client", lambda: client)
     return client
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The shared user fixtures set passwords: hash them cheaply here, these tests are not about logins."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

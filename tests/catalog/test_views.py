@@ -297,10 +297,16 @@ def test_the_spec_page_diffs_any_two_versions_asked_for(staff_client, dev):
     assert f'<span class="line add">    "{S3}"</span>' in page
 
 
-def test_the_spec_page_leaves_a_place_for_its_change_requests(staff_client, dev):
+def test_the_spec_page_shows_the_panels_other_apps_registered_in_their_order(staff_client, dev):
+    from flowadmin import panels
+
     response = staff_client.get(reverse("catalog:flowspec", args=["dev", STREAMING_ID]))
 
-    assert "catalog/_flowspec_actions.html" in [template.name for template in response.templates]
+    used = [template.name for template in response.templates]
+    assert [panel.name for panel in panels.registered("flowspec")] == ["change_requests", "rollouts"]
+    assert "changes/_flowspec_panel.html" in used and "rollouts/_flowspec_panel.html" in used
+    page = response.content.decode()
+    assert page.index('id="flowspec-change-requests"') < page.index("Roll out")
 
 
 # --- not found, escaping ------------------------------------------------------------------------

@@ -30,7 +30,6 @@ def _quick_retries(emulator, settings):
     settings.FLOWSERVICE_MAX_RETRIES = 1
     settings.FLOWSERVICE_BACKOFF = 0.001
     settings.FLOWSERVICE_BACKOFF_MAX = 0.01
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
     get_client().close()
 

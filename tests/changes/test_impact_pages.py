@@ -26,7 +26,6 @@ PREVIEW = reverse("changes:preview", args=["prod", GENERIC_STREAMING_ID])
 def _quick(emulator, settings):
     settings.FLOWSERVICE_MAX_RETRIES = 1
     settings.FLOWSERVICE_BACKOFF = 0.001
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
     get_client().close()
 

@@ -32,7 +32,6 @@ def quick_retries(settings, *, read_timeout: float = 30.0) -> None:
     settings.FLOWSERVICE_BACKOFF = 0.001
     settings.FLOWSERVICE_BACKOFF_MAX = 0.01
     settings.FLOWSERVICE_READ_TIMEOUT = read_timeout
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def spec_path(spec_id: str) -> str:

@@ -18,11 +18,6 @@ SANDBOXES = {"prod": "production", "stage": "development", "dev": "development"}
 EXTRA = {"x-internalTier": "self-serve-streaming", "optionSpec": {"name": "OptionSpec", "spec": {"type": "object"}}}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def specs(db):
     """GenericStreamingAEP cached in prod, stage and dev (prod lacks Customer.io), keyed by sandbox."""

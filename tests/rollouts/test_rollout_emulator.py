@@ -34,7 +34,6 @@ def _quick_retries_and_closed_connections(emulator, settings):
     settings.FLOWSERVICE_MAX_RETRIES = 2
     settings.FLOWSERVICE_BACKOFF = 0.001
     settings.FLOWSERVICE_BACKOFF_MAX = 0.01
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
     get_client().close()  # its kept-alive connections hold live-server threads and their database connections
 

@@ -16,7 +16,6 @@ BRAZE = "5decd67e-e6e1-475b-87bf-293fc3d28e1c"
 
 @pytest.fixture(autouse=True)
 def _synced(emulator, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     for name in ("dev", "prod"):
         assert sandbox_sync(sandbox_name=name).ok
 

@@ -25,11 +25,6 @@ FULLWIDTH_FIVE = "\uff15"  # FULLWIDTH DIGIT FIVE
 CYRILLIC_A = "\u0430"  # CYRILLIC SMALL LETTER A
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def spec(db):
     dev = make_sandbox("dev")

@@ -11,11 +11,6 @@ LOCKED_OUT = "Too many failed logins for this username from your address"
 MISMATCH = "Your username and password didn't match"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def attempt(client, username, password, address="192.0.2.10"):
     return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address)
 

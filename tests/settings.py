@@ -1,0 +1,11 @@
+"""The test suite's settings: the project's, with what only tests want, in one place.
+
+pytest reads them (``DJANGO_SETTINGS_MODULE`` in pyproject.toml); servers and commands the tests start
+in processes of their own run with ``flowadmin.settings``, as users run them.
+"""
+
+from flowadmin.settings import *  # noqa: F403
+
+# Tests create many users; hashing their passwords the production way costs most of a test's time and
+# proves nothing (the login tests check what a login accepts, not how slowly).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
