@@ -1,11 +1,14 @@
 """Reads of the audit trail: filtered lists, keyset pages, exports, one event with its diff."""
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Concat
 
 from flowadmin.audit.checkpoint_records import checkpoint_record
 from flowadmin.audit.models import SEARCH_TERM, AuditCheckpoint, AuditEvent
@@ -15,6 +18,8 @@ PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000
 MAX_SEQ = 2**63 - 1  # the largest number a 64-bit column holds
 LIST_DEFERRED = ("before", "after", "patch", "http", "search_text")
+# A piece of an id (hex digits and hyphens, a digit among them): never a person's name.
+ID_PART = re.compile(r"(?=.*[0-9])[0-9a-f-]+")
 
 
 @dataclass(frozen=True)
@@ -51,12 +56,14 @@ def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     exact = {
         "sandbox": filters.sandbox,
-        "spec_id": filters.spec_id,
-        "actor_username": filters.actor,
         "action": filters.action,
         "outcome": filters.outcome,
     }
     events = events.filter(**{column: value for column, value in exact.items() if value})
+    if filters.spec_id:
+        events = events.filter(_spec_id_q(filters.spec_id))
+    if filters.actor:
+        events = events.filter(Q(actor_username=filters.actor) | Q(actor_username__in=users_named(filters.actor)))
     if filters.change_request_id is not None:
         events = events.filter(change_request_id=filters.change_request_id)
     if filters.since is not None:
@@ -65,12 +72,30 @@ def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
         events = events.filter(at__lt=filters.until)
     # search_text is stored lower-cased, so a plain (trigram-indexable) LIKE is case-insensitive.
     # An id is looked up in the exact-value index instead: the same events, found in one index scan.
-    for term in filters.q.lower().split():
+    # A short id as pages show it ("04e0fcbb…") is searched without its ellipsis.
+    for term in filters.q.lower().replace("…", " ").split():
         if SEARCH_TERM.fullmatch(term):
             events = events.filter(search_terms__term=term)
-        else:
+        elif ID_PART.fullmatch(term):
             events = events.filter(search_text__contains=term)
+        else:
+            events = events.filter(Q(search_text__contains=term) | Q(actor_username__in=users_named(term)))
     return events.order_by("-seq")
+
+
+def users_named(text: str) -> QuerySet:
+    """Usernames of the users ``text`` names: the username's start or any part of their full name (any case)."""
+    users = get_user_model().objects.annotate(full_name=Concat("first_name", Value(" "), "last_name"))
+    named = Q(username__istartswith=text) | Q(full_name__icontains=text)
+    return users.filter(named).values("username")
+
+
+def _spec_id_q(spec_id: str) -> Q:
+    """A whole flow spec id, or the start of one (8 characters or more, as the form requires)."""
+    spec_id = spec_id.strip().rstrip("…")
+    if SEARCH_TERM.fullmatch(spec_id.lower()):
+        return Q(spec_id__in={spec_id, spec_id.lower()})
+    return Q(spec_id__istartswith=spec_id)
 
 
 def audit_event_page(

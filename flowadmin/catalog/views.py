@@ -44,7 +44,7 @@ def _sandboxes_context(request, run) -> dict:
     params = request.POST if request.method == "POST" else request.GET
     query = params.get("q", "").strip()[:QUERY_MAX_LENGTH]
     page = Paginator(selectors.sandbox_list(query=query), SANDBOX_PAGE_SIZE).get_page(params.get("page"))
-    page.object_list = selectors.sandboxes_with_spec_counts(page.object_list)
+    page.object_list = selectors.sandboxes_with_spec_counts(page.object_list, query=query)
     return {
         "page": page,
         "query": query,
