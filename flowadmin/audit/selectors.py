@@ -11,13 +11,14 @@ from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 from flowadmin.audit.checkpoint_records import checkpoint_record
-from flowadmin.audit.models import SEARCH_TERM, AuditCheckpoint, AuditEvent
+from flowadmin.audit.models import SEARCH_TERM, AuditCheckpoint, AuditEvent, AuditSearchTerm
 from flowadmin.flowservice.documents import DiffLine, line_diff, pretty_json
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000
 MAX_SEQ = 2**63 - 1  # the largest number a 64-bit column holds
 LIST_DEFERRED = ("before", "after", "patch", "http", "search_text")
+ID_PREFIX_MIN = 8  # the shortest start of an id searched as one (as the flow spec search)
 # A piece of an id (hex digits and hyphens, a digit among them): never a person's name.
 ID_PART = re.compile(r"(?=.*[0-9])[0-9a-f-]+")
 
@@ -63,7 +64,9 @@ def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
     if filters.spec_id:
         events = events.filter(_spec_id_q(filters.spec_id))
     if filters.actor:
-        events = events.filter(Q(actor_username=filters.actor) | Q(actor_username__in=users_named(filters.actor)))
+        # The usernames first (the user table is small): then one range of the username index each.
+        usernames = {filters.actor, *users_named(filters.actor)}
+        events = events.filter(actor_username__in=sorted(usernames))
     if filters.change_request_id is not None:
         events = events.filter(change_request_id=filters.change_request_id)
     if filters.since is not None:
@@ -76,6 +79,8 @@ def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
     for term in filters.q.lower().replace("…", " ").split():
         if SEARCH_TERM.fullmatch(term):
             events = events.filter(search_terms__term=term)
+        elif is_id_start(term):
+            events = events.filter(seq__in=_events_holding_ids_starting(term))
         elif ID_PART.fullmatch(term):
             events = events.filter(search_text__contains=term)
         else:
@@ -83,19 +88,41 @@ def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
     return events.order_by("-seq")
 
 
-def users_named(text: str) -> QuerySet:
+def users_named(text: str) -> QuerySet[str]:
     """Usernames of the users ``text`` names: the username's start or any part of their full name (any case)."""
     users = get_user_model().objects.annotate(full_name=Concat("first_name", Value(" "), "last_name"))
     named = Q(username__istartswith=text) | Q(full_name__icontains=text)
-    return users.filter(named).values("username")
+    return users.filter(named).values_list("username", flat=True)
 
 
 def _spec_id_q(spec_id: str) -> Q:
     """A whole flow spec id, or the start of one (8 characters or more, as the form requires)."""
     spec_id = spec_id.strip().rstrip("…")
-    if SEARCH_TERM.fullmatch(spec_id.lower()):
-        return Q(spec_id__in={spec_id, spec_id.lower()})
+    lowered = spec_id.lower()
+    if SEARCH_TERM.fullmatch(lowered):
+        return Q(spec_id__in={spec_id, lowered})
+    if is_id_start(lowered):  # through the id index: the events holding such an id, then whose flow spec it is
+        return Q(seq__in=_events_holding_ids_starting(lowered), spec_id__istartswith=spec_id)
     return Q(spec_id__istartswith=spec_id)
+
+
+UUID_SHAPE = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+HEX = frozenset("0123456789abcdef")
+
+
+def is_id_start(text: str) -> bool:
+    """``text`` (lower case) is the first 8 characters or more of a UUID, but not a whole one."""
+    if not ID_PREFIX_MIN <= len(text) < len(UUID_SHAPE):
+        return False
+    return all(char == "-" if shape == "-" else char in HEX for char, shape in zip(text, UUID_SHAPE, strict=False))
+
+
+def _events_holding_ids_starting(prefix: str) -> QuerySet:
+    """The events whose search text holds an id starting with ``prefix``: a range of the id index.
+
+    Ids are lower-case hex and hyphens, so every id starting with ``prefix`` sorts between it and
+    ``prefix + "g"`` (under any collation: hyphens sit where every such id has one)."""
+    return AuditSearchTerm.objects.filter(term__gte=prefix, term__lt=prefix + "g").values("event_id")
 
 
 def audit_event_page(
