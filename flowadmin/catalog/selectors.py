@@ -92,9 +92,23 @@ def flowspec_matching(query: str, *, sandbox: Sandbox | None = None) -> Q:
     return Q(name__icontains=query) | Q(spec_id__istartswith=lowered) | Q(pk__in=attached)
 
 
-def sandbox_list(*, query: str = "") -> QuerySet[Sandbox]:
-    """Known sandboxes, active ones first; ``query`` matches the name or the title (contains, any case),
-    or a flow spec the sandbox caches (not vanished; found as by `flowspec_matching`).
+def flowspec_match_counts(*, query: str) -> dict[int, int]:
+    """{sandbox id: how many of its (not vanished) flow specs ``query`` finds}, for the sandboxes holding any:
+    one grouped query, made once for the sandbox search (its list, its count and its rows' counts)."""
+    query = query.strip()
+    if not query or not _storable(query):
+        return {}
+    return dict(
+        FlowSpec.objects.filter(flowspec_matching(query), vanished_at__isnull=True)
+        .values("sandbox_id")
+        .annotate(count=Count("*"))
+        .values_list("sandbox_id", "count")
+    )
+
+
+def sandbox_list(*, query: str = "", holding: Iterable[int] = ()) -> QuerySet[Sandbox]:
+    """Known sandboxes, active ones first; ``query`` matches the name or the title (contains, any case);
+    ``holding``: the ids of more sandboxes it finds (those with flow specs it finds: `flowspec_match_counts`).
 
     Page it, then give the page's rows their flow spec counts with `sandboxes_with_spec_counts`.
     """
@@ -104,14 +118,13 @@ def sandbox_list(*, query: str = "") -> QuerySet[Sandbox]:
     if not _storable(query):
         return sandboxes.none()
     if query:
-        holding = FlowSpec.objects.filter(flowspec_matching(query), vanished_at__isnull=True).values("sandbox_id")
-        sandboxes = sandboxes.filter(Q(name__icontains=query) | Q(title__icontains=query) | Q(pk__in=holding))
+        sandboxes = sandboxes.filter(Q(name__icontains=query) | Q(title__icontains=query) | Q(pk__in=list(holding)))
     return sandboxes.order_by(inactive_last, "name")
 
 
-def sandboxes_with_spec_counts(sandboxes: Iterable[Sandbox], *, query: str = "") -> list[Sandbox]:
-    """``sandboxes``, each with ``spec_count``: its cached flow specs that have not vanished, and with a
-    ``query``, ``match_count``: how many of them it finds (one more grouped query).
+def sandboxes_with_spec_counts(sandboxes: Iterable[Sandbox], *, match_counts: dict | None = None) -> list[Sandbox]:
+    """``sandboxes``, each with ``spec_count``: its cached flow specs that have not vanished, and
+    ``match_count``: how many of them a search found (from ``match_counts``, `flowspec_match_counts`).
 
     One grouped query over these sandboxes only (through the sandbox/vanished index), so a page of
     the list costs the same however many sandboxes and flow specs there are.
@@ -123,15 +136,7 @@ def sandboxes_with_spec_counts(sandboxes: Iterable[Sandbox], *, query: str = "")
         .annotate(count=Count("*"))  # COUNT(*): answered from the index alone
         .values_list("sandbox_id", "count")
     )
-    matches = {}
-    query = query.strip()
-    if query and _storable(query):
-        matches = dict(
-            FlowSpec.objects.filter(flowspec_matching(query), sandbox__in=sandboxes, vanished_at__isnull=True)
-            .values("sandbox_id")
-            .annotate(count=Count("*"))
-            .values_list("sandbox_id", "count")
-        )
+    matches = match_counts or {}
     for sandbox in sandboxes:
         sandbox.spec_count = counts.get(sandbox.pk, 0)
         sandbox.match_count = matches.get(sandbox.pk, 0)
