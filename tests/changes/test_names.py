@@ -87,3 +87,14 @@ def test_the_review_mail_names_the_sources_beside_their_ids(
     [mail] = mailoutbox
     assert f"  + {ACME_EVENTS}  Acme Events Stream" in mail.body
     assert "in sandbox Dev (dev)" in mail.body
+
+
+def test_the_flow_spec_page_lists_its_change_requests_with_the_sources_named(
+    staff_client, remote, streaming_spec, staff_user
+):
+    propose(streaming_spec, staff_user, add=[ACME_EVENTS])
+
+    response = staff_client.get(reverse("catalog:flowspec", args=["dev", STREAMING_ID]))
+
+    assert f"Acme Events Stream {ACME_EVENTS[:8]}… Copy" in visible(response)
+    assert f'data-copy="{ACME_EVENTS}"' in response.text

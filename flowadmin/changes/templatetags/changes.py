@@ -3,6 +3,7 @@
 from django import template
 
 from flowadmin.accounts.roles import PROPOSE_CHANGE
+from flowadmin.catalog.names import names_for
 from flowadmin.changes import selectors
 
 register = template.Library()
@@ -21,6 +22,7 @@ def flowspec_change_requests(context, spec):
         "spec": spec,
         "sandbox": spec.sandbox,
         "change_requests": requests,
+        "names": names_for(spec_ids=[spec_id for item in requests for spec_id in (*item.added_ids, *item.removed_ids)]),
         "open_request": open_request,
         "can_propose": bool(user is not None and user.has_perm(PROPOSE_CHANGE)),
     }
