@@ -124,13 +124,13 @@ class AuditFilterForm(forms.Form):
                 self.fields[name].widget.attrs.update(
                     {
                         "hx-get": live_url,
-                        "hx-trigger": "input changed delay:400ms, keyup changed delay:400ms",
+                        "hx-trigger": "input changed delay:400ms",
                         "hx-include": "closest form",
                         "hx-headers": '{"X-Live-Filter": "1"}',
                         "hx-target": "#audit-results",
                         "hx-swap": "outerHTML",
                         "hx-push-url": "true",
-                        "hx-sync": "closest form:replace",
+                        "hx-sync": "closest form:queue last",
                     }
                 )
 

@@ -279,7 +279,7 @@ def test_the_filter_form_works_with_and_without_javascript(auditor_client, histo
     assert 'hx-get="/audit/"' in content
     assert 'hx-target="#audit-results"' in content
     assert 'hx-push-url="true"' in content
-    assert "keyup changed delay:" in content
+    assert "input changed delay:" in content
     assert "<script>" not in content.replace('<script src="', "")
     assert ' style="' not in content
 
