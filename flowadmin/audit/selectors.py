@@ -12,13 +12,13 @@ from django.db.models.functions import Concat
 
 from flowadmin.audit.checkpoint_records import checkpoint_record
 from flowadmin.audit.models import SEARCH_TERM, AuditCheckpoint, AuditEvent, AuditSearchTerm
+from flowadmin.catalog.selectors import ID_PREFIX_MIN
 from flowadmin.flowservice.documents import DiffLine, line_diff, pretty_json
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000
 MAX_SEQ = 2**63 - 1  # the largest number a 64-bit column holds
 LIST_DEFERRED = ("before", "after", "patch", "http", "search_text")
-ID_PREFIX_MIN = 8  # the shortest start of an id searched as one (as the flow spec search)
 # A piece of an id (hex digits and hyphens, a digit among them): never a person's name.
 ID_PART = re.compile(r"(?=.*[0-9])[0-9a-f-]+")
 

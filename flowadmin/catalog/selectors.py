@@ -87,7 +87,9 @@ def flowspec_matching(query: str, *, sandbox: Sandbox | None = None) -> Q:
         named_sources = named_sources.filter(sandbox=sandbox)
     sources = Q(connection_spec_id__in=named_sources.values("spec_id"))
     if is_id_prefix(query):
-        sources |= Q(connection_spec_id__startswith=lowered)
+        # Stored ids are lower-case hex and hyphens: those starting with the prefix sort between it
+        # and the prefix followed by "g" (a range of the attachment index, where LIKE would scan).
+        sources |= Q(connection_spec_id__gte=lowered, connection_spec_id__lt=lowered + "g")
     attached = FlowSpecSource.objects.filter(sources).values("flow_spec_id")
     return Q(name__icontains=query) | Q(spec_id__istartswith=lowered) | Q(pk__in=attached)
 
