@@ -98,3 +98,9 @@ def test_the_flow_spec_page_lists_its_change_requests_with_the_sources_named(
 
     assert f"Acme Events Stream {ACME_EVENTS[:8]}… Copy" in visible(response)
     assert f'data-copy="{ACME_EVENTS}"' in response.text
+
+
+def test_the_edit_page_names_the_sandbox_by_its_title(staff_client, remote, streaming_spec):
+    text = visible(staff_client.get(reverse("changes:edit", args=["dev", STREAMING_ID])))
+
+    assert "in sandbox Dev (dev)." in text
