@@ -9,7 +9,7 @@ def page_names(events: Iterable) -> Names:
     """Names for the flow specs and sandboxes of ``events`` (model instances or export rows): one query."""
     events = list(events)
     return names_for(
-        spec_ids=[_field(event, "spec_id") for event in events],
+        flow_specs=[_field(event, "spec_id") for event in events],
         sandboxes=[_field(event, "sandbox") for event in events],
     )
 

@@ -1,13 +1,13 @@
 """Names for the ids pages, events, exports and e-mails show: flow specs, connection specs, sandboxes.
 
-    names = names_for(spec_ids=[cr.spec_id for cr in page], sandboxes=[cr.sandbox for cr in page])
+    names = names_for(flow_specs=[cr.spec_id for cr in page], sandboxes=[cr.sandbox for cr in page])
     names.spec("04e0fcbb-…")          -> "Zoho CRM" ("" when the cache does not know the id)
     names.labelled("04e0fcbb-…")      -> "Zoho CRM (04e0fcbb…)" (the bare id when unknown)
     names.sandbox_title("prod")       -> "Production" ("" when the sandbox has no title of its own)
 
 One query for everything a page shows, whatever its length: the flow spec, connection spec and
-sandbox names in one UNION. Templates show them with ``{% spec_ref id names %}`` and
-``{% sandbox_ref name names %}`` (`flowadmin.templatetags.display`).
+sandbox names it asks for in one UNION (only the kinds it asks for). Templates show them with
+``{% spec_ref id names %}`` and ``{% sandbox_ref name names %}`` (`flowadmin.templatetags.display`).
 """
 
 from __future__ import annotations
@@ -55,31 +55,31 @@ class Names:
 NO_NAMES = Names()
 
 
-def names_for(*, spec_ids: Iterable[str] = (), sandboxes: Iterable[str] = ()) -> Names:
-    """The names of ``spec_ids`` (flow specs and connection specs, in any sandbox's cache) and the titles
-    of ``sandboxes``: one query, none when there is nothing to look up."""
+def _ids(spec_ids: Iterable[str]) -> set[str]:
     wanted = {str(spec_id).strip() for spec_id in spec_ids if spec_id and str(spec_id).strip()}
-    wanted |= {spec_id.lower() for spec_id in wanted}
+    return wanted | {spec_id.lower() for spec_id in wanted}
+
+
+def names_for(
+    *, flow_specs: Iterable[str] = (), connection_specs: Iterable[str] = (), sandboxes: Iterable[str] = ()
+) -> Names:
+    """The names of the ``flow_specs`` and ``connection_specs`` ids (in any sandbox's cache) and the titles
+    of ``sandboxes``: one query, none when there is nothing to look up."""
+    wanted_flow_specs, wanted_connection_specs = _ids(flow_specs), _ids(connection_specs)
     sandbox_names = {str(name) for name in sandboxes if name}
-    if not wanted and not sandbox_names:
+    if not (wanted_flow_specs or wanted_connection_specs or sandbox_names):
         return NO_NAMES
     kind = lambda value: Value(value, output_field=CharField())  # noqa: E731
     queries = []
-    if wanted:
-        queries.append(
-            FlowSpec.objects.filter(spec_id__in=wanted)
-            .exclude(name="")
-            .annotate(kind=kind("s"))
-            .values_list("kind", "spec_id", "name")
-            .order_by()
-        )
-        queries.append(
-            ConnectionSpec.objects.filter(spec_id__in=wanted)
-            .exclude(name="")
-            .annotate(kind=kind("s"))
-            .values_list("kind", "spec_id", "name")
-            .order_by()
-        )
+    for model, wanted in ((FlowSpec, wanted_flow_specs), (ConnectionSpec, wanted_connection_specs)):
+        if wanted:
+            queries.append(
+                model.objects.filter(spec_id__in=wanted)
+                .exclude(name="")
+                .annotate(kind=kind("s"))
+                .values_list("kind", "spec_id", "name")
+                .order_by()
+            )
     if sandbox_names:
         queries.append(
             Sandbox.objects.filter(name__in=sandbox_names)

@@ -68,7 +68,7 @@ def describe(added: Sequence[str], removed: Sequence[str], names: Names | None =
 
 def change_names(added: Sequence[str], removed: Sequence[str]) -> Names:
     """The names of the connection specs a change adds and removes (one query), for its event's text."""
-    return names_for(spec_ids=[*added, *removed])
+    return names_for(connection_specs=[*added, *removed])
 
 
 def normalised_ids(document: dict | None) -> list[str]:

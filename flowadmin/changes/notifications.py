@@ -44,7 +44,7 @@ def sandbox_label(sandbox: str, names: Names) -> str:
 
 def _summary(change_request: ChangeRequest) -> str:
     added, removed = change_request.added_ids, change_request.removed_ids
-    names = names_for(spec_ids=[*added, *removed], sandboxes=[change_request.sandbox])
+    names = names_for(connection_specs=[*added, *removed], sandboxes=[change_request.sandbox])
     sandbox = sandbox_label(change_request.sandbox, names)
     lines = [f"Flow spec: {change_request.spec_name} ({change_request.spec_id}) in sandbox {sandbox}"]
     lines += [id_line("+", spec_id, names) for spec_id in added]

@@ -223,7 +223,7 @@ def queue(request):
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     names = names_for(
-        spec_ids=[cr.spec_id for cr in page.object_list], sandboxes=[cr.sandbox for cr in page.object_list]
+        flow_specs=[cr.spec_id for cr in page.object_list], sandboxes=[cr.sandbox for cr in page.object_list]
     )
     context = {"show": show, "choices": selectors.SHOW_CHOICES, "page": page, "names": names}
     return render(request, "changes/queue.html", context)

@@ -36,7 +36,7 @@ def _send(subject: str, body: str, recipients: list[str]) -> None:
 
 def _summary(rollout) -> str:
     sandboxes = [step.sandbox for step in rollout.steps.order_by("position")]
-    names = names_for(spec_ids=[*rollout.added_ids, *rollout.removed_ids], sandboxes=sandboxes)
+    names = names_for(connection_specs=[*rollout.added_ids, *rollout.removed_ids], sandboxes=sandboxes)
     lines = [f"Flow spec: {rollout.spec_name or rollout.spec_id} ({rollout.spec_id})"]
     lines += [id_line("+", spec_id, names) for spec_id in rollout.added_ids]
     lines += [id_line("-", spec_id, names) for spec_id in rollout.removed_ids]

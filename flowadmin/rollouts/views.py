@@ -202,7 +202,7 @@ def _detail_context(request, rollout: Rollout, *, checked: RolloutStep | None = 
         "requirement": _approval_requirement(production, views),
         "events": selectors.rollout_events(rollout=rollout),
         "names": names_for(
-            spec_ids=[*rollout.added_ids, *rollout.removed_ids], sandboxes=[step.sandbox for step in steps]
+            connection_specs=[*rollout.added_ids, *rollout.removed_ids], sandboxes=[step.sandbox for step in steps]
         ),
         "approve_form": ApproveForm(initial={"digest": rollout.digest}),
         "approvals_production": production,
@@ -361,7 +361,7 @@ def drift(request, spec_id: str):
     matrix = selectors.flowspec_drift(spec_id=spec_id, reference=request.GET.get("reference"))
     template = "rollouts/drift.html#matrix" if is_fragment(request) else "rollouts/drift.html"
     names = names_for(
-        spec_ids=[spec_id for column in matrix.columns for spec_id in (*column.to_add, *column.to_remove)],
+        connection_specs=[spec_id for column in matrix.columns for spec_id in (*column.to_add, *column.to_remove)],
         sandboxes=[column.sandbox.name for column in matrix.columns],
     )
     return vary_on_htmx(render(request, template, {"drift": matrix, "names": names}))

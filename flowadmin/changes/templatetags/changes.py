@@ -22,7 +22,9 @@ def flowspec_change_requests(context, spec):
         "spec": spec,
         "sandbox": spec.sandbox,
         "change_requests": requests,
-        "names": names_for(spec_ids=[spec_id for item in requests for spec_id in (*item.added_ids, *item.removed_ids)]),
+        "names": names_for(
+            connection_specs=[spec_id for item in requests for spec_id in (*item.added_ids, *item.removed_ids)]
+        ),
         "open_request": open_request,
         "can_propose": bool(user is not None and user.has_perm(PROPOSE_CHANGE)),
     }
