@@ -80,7 +80,11 @@ def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
         if SEARCH_TERM.fullmatch(term):
             events = events.filter(search_terms__term=term)
         elif is_id_start(term):
-            events = events.filter(seq__in=_events_holding_ids_starting(term))
+            whole = _only_id_starting(term)
+            if whole:
+                events = events.filter(search_terms__term=whole)
+            else:
+                events = events.filter(seq__in=_events_holding_ids_starting(term))
         elif ID_PART.fullmatch(term):
             events = events.filter(search_text__contains=term)
         else:
@@ -109,7 +113,11 @@ def _spec_id_q(spec_id: str) -> Q:
     lowered = spec_id.lower()
     if SEARCH_TERM.fullmatch(lowered):
         return Q(spec_id__in={spec_id, lowered})
-    if is_id_start(lowered):  # through the id index: the events holding such an id, then whose flow spec it is
+    if is_id_start(lowered):
+        whole = _only_id_starting(lowered)
+        if whole:  # the one id that starts so: the spec_id index, as for a whole id
+            return Q(spec_id=whole)
+        # through the id index: the events holding such an id, then whose flow spec it is
         return Q(seq__in=_events_holding_ids_starting(lowered), spec_id__istartswith=spec_id)
     return Q(spec_id__istartswith=spec_id)
 
@@ -123,6 +131,16 @@ def is_id_start(text: str) -> bool:
     if not ID_PREFIX_MIN <= len(text) < len(UUID_SHAPE):
         return False
     return all(char == "-" if shape == "-" else char in HEX for char, shape in zip(text, UUID_SHAPE, strict=False))
+
+
+def _only_id_starting(prefix: str) -> str:
+    """The id starting with ``prefix`` when the log holds exactly one (8 characters nearly always name one),
+    else "": two reads of one end of the id index each, so the events can then come in order from it."""
+    ids = AuditSearchTerm.objects.filter(term__gte=prefix, term__lt=prefix + "g").values_list("term", flat=True)
+    first = ids.order_by("term").first()
+    if first is None or first != ids.order_by("-term").first():
+        return ""
+    return first
 
 
 def _events_holding_ids_starting(prefix: str) -> QuerySet:

@@ -141,3 +141,20 @@ def test_the_typed_fields_ask_as_live_and_the_form_answers_on_change_and_submit(
 
     assert 'hx-trigger="submit, change"' in content
     assert content.count("X-Live-Filter") == 6
+
+
+def test_an_id_start_shared_by_two_ids_finds_the_events_of_both(auditor_client, db):
+    from flowadmin.audit.services import audit_record
+
+    first = "12345678-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+    second = "12345678-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+    one = audit_record(action="change.proposed", sandbox="dev", spec_id=first, detail="first")
+    two = audit_record(action="change.proposed", sandbox="dev", spec_id=second, detail="second")
+
+    def seqs(params):
+        return [row["seq"] for row in auditor_client.get(API, params).json()["results"]]
+
+    assert seqs({"q": "12345678"}) == [two.seq, one.seq]
+    assert seqs({"spec_id": "12345678"}) == [two.seq, one.seq]
+    assert seqs({"q": "12345678-a"}) == [one.seq]
+    assert seqs({"spec_id": "12345678-bbbb"}) == [two.seq]
