@@ -36,6 +36,9 @@ class Page:
     weight_of: int = 0  # bytes of the document the page shows: the answer's size is reported against it
 
 
+# A source every data set's sandboxes list (specs/connection_specs.json): by its name, by its id's start.
+SOURCE_NAME_QUERY = "Amazon S3"
+SOURCE_ID_PREFIX = "ecadc60c"
 REFUSED_IDS = 130_000  # 39 bytes a line once form-encoded: just under the 5 MiB body limit
 LINEAR_PAGES = ("preview at the maximum number of ids", "preview at half the maximum")
 
@@ -154,6 +157,11 @@ def page_list(manifest: dict) -> list[Page]:
     day = manifest["audit_day"]
     pages = [
         Page("sandboxes", "staff", reverse("catalog:sandboxes")),
+        Page(
+            "sandboxes, search by a source's name",
+            "staff",
+            audit_url(reverse("catalog:sandboxes"), q=SOURCE_NAME_QUERY),
+        ),
         Page("flow spec list", "staff", flowspecs),
         Page("flow spec list, search by name", "staff", audit_url(flowspecs, q=manifest["name_query"])),
         Page(
@@ -161,6 +169,8 @@ def page_list(manifest: dict) -> list[Page]:
             "staff",
             audit_url(flowspecs, q=manifest["connection_query"]),
         ),
+        Page("flow spec list, search by a source's name", "staff", audit_url(flowspecs, q=SOURCE_NAME_QUERY)),
+        Page("flow spec list, search by an id prefix", "staff", audit_url(flowspecs, q=SOURCE_ID_PREFIX)),
         Page("flow spec detail", "staff", reverse("catalog:flowspec", args=[sandbox, typical])),
         Page("edit page", "staff", reverse("changes:edit", args=[sandbox, typical])),
         Page(
@@ -215,6 +225,10 @@ def page_list(manifest: dict) -> list[Page]:
         Page("audit, sandbox", "auditor", audit_url(audit, sandbox=sandbox)),
         Page("audit, spec_id", "auditor", audit_url(audit, spec_id=manifest["audit_spec_id"])),
         Page("audit, actor", "auditor", audit_url(audit, actor=manifest["audit_actor"])),
+        Page("audit, spec_id prefix", "auditor", audit_url(audit, spec_id=manifest["audit_spec_id"][:8])),
+        Page("audit, actor name prefix", "auditor", audit_url(audit, actor=manifest["audit_actor"][:5])),
+        Page("audit, q partial id", "auditor", audit_url(audit, q=manifest["connection_query"][:8])),
+        Page("audit, q a person's name", "auditor", audit_url(audit, q=manifest["audit_actor"])),
         Page("audit, action", "auditor", audit_url(audit, action="change.applied")),
         Page("audit, outcome", "auditor", audit_url(audit, outcome="failure")),
         Page("audit, since/until", "auditor", audit_url(audit, since=day, until=day)),

@@ -5,6 +5,10 @@ per event (unchanged), it has lines with a ``type``, which are not events: first
 line (its filters, whether it is ``complete``), after each event a ``search_text`` line (the stored
 search text, which the event's hash also covers), and the signed ``checkpoint`` records that
 cover the events, each after the event it ends at.
+
+Beside each id, every form carries the name flowadmin knows for it when exported (``NAMED``:
+``sandbox_title`` after ``sandbox``, ``spec_name`` after ``spec_id``; "" when unknown). Names are
+looked up once per chunk of events; they are not part of an event's hash (a verifier ignores them).
 """
 
 import csv
@@ -20,12 +24,15 @@ from django.utils import timezone
 
 from flowadmin.audit.chain import canonical_timestamp
 from flowadmin.audit.models import AuditEvent
+from flowadmin.audit.names import page_names
 from flowadmin.audit.selectors import (
+    EXPORT_CHUNK_SIZE,
     AuditFilters,
     audit_checkpoint_latest_number,
     audit_checkpoint_records,
     audit_event_export,
 )
+from flowadmin.catalog.names import Names
 
 FIELDS = (
     "seq",
@@ -45,6 +52,9 @@ FIELDS = (
     "prev_hash",
     "hash",
 )
+# An id field -> the field beside it that names it.
+NAMED = {"sandbox": "sandbox_title", "spec_id": "spec_name"}
+EXPORT_FIELDS = tuple(name for field in FIELDS for name in (field, NAMED.get(field)) if name)
 JSON_FIELDS = frozenset({"before", "after", "patch", "http"})
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 200
@@ -56,15 +66,34 @@ JSONL_COLUMNS = (*COLUMNS, "search_text")
 EXPORT_FORMAT = 1
 
 
-def record_as_dict(row: dict[str, Any]) -> dict[str, Any]:
-    """The public form of one event, from a row of `COLUMNS` (as `.values(*COLUMNS)` gives)."""
-    record = {name: row[column] for name, column in zip(FIELDS, COLUMNS, strict=True)}
+def record_as_dict(row: dict[str, Any], names: Names | None = None) -> dict[str, Any]:
+    """The public form of one event, from a row of `COLUMNS` (as `.values(*COLUMNS)` gives); with
+    ``names``, each named id is followed by its name (`EXPORT_FIELDS`)."""
+    record = {}
+    for name, column in zip(FIELDS, COLUMNS, strict=True):
+        record[name] = row[column]
+        if names is not None and name in NAMED:
+            record[NAMED[name]] = names.sandbox_title(row[column]) if name == "sandbox" else names.spec(row[column])
     record["at"] = canonical_timestamp(record["at"])
     return record
 
 
-def event_as_dict(event: AuditEvent) -> dict[str, Any]:
-    return record_as_dict({column: getattr(event, column) for column in COLUMNS})
+def event_as_dict(event: AuditEvent, names: Names | None = None) -> dict[str, Any]:
+    return record_as_dict({column: getattr(event, column) for column in COLUMNS}, names)
+
+
+def with_names(rows: Iterable[dict[str, Any]], size: int = EXPORT_CHUNK_SIZE) -> Iterator[tuple[dict, Names]]:
+    """Each row with the names of its chunk (``size`` rows): one lookup per chunk, constant memory."""
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            names = page_names(chunk)
+            yield from ((item, names) for item in chunk)
+            chunk = []
+    if chunk:
+        names = page_names(chunk)
+        yield from ((item, names) for item in chunk)
 
 
 def csv_safe(value: str) -> str:
@@ -84,11 +113,11 @@ def csv_stream(events: Iterable[dict[str, Any]]) -> Iterator[str]:
     """CSV text in chunks of a few hundred rows; holds no more than one chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(FIELDS)
+    writer.writerow(EXPORT_FIELDS)
     with _closing(events):
-        for rows, event in enumerate(events, start=1):
-            record = record_as_dict(event)
-            writer.writerow([_csv_cell(name, record[name]) for name in FIELDS])
+        for rows, (event, names) in enumerate(with_names(events), start=1):
+            record = record_as_dict(event, names)
+            writer.writerow([_csv_cell(name, record[name]) for name in EXPORT_FIELDS])
             if rows % ROWS_PER_CHUNK == 0:
                 yield _drained(buffer)
     yield _drained(buffer)
@@ -142,8 +171,8 @@ def _with_checkpoints(events, checkpoints, complete: bool) -> Iterator[dict]:
     later: Iterator[dict] | None = None
     pending = None
     try:
-        for row in events:
-            record = record_as_dict(row)
+        for row, names in with_names(events):
+            record = record_as_dict(row, names)
             seq = record["seq"]
             if later is None and checkpoints is not None:
                 later = checkpoints(0 if complete else seq - 1)

@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from flowadmin import widgets
 from flowadmin.audit.models import AuditAction, AuditOutcome
 from flowadmin.audit.selectors import MAX_SEQ, AuditFilters
+from flowadmin.catalog.selectors import ID_PREFIX_MIN
 
 BAD_MOMENT = "Enter an ISO date (2025-01-31) or date and time (2025-01-31T14:30), not “%(value)s”."
 SINCE_AFTER_UNTIL = "“Since” must be earlier than “until”."
@@ -18,6 +19,7 @@ UNKNOWN_OUTCOME = "Unknown outcome “%(value)s”: use success, failure or unkn
 BAD_CURSOR = "The page cursor must be a positive whole number."
 TWO_CURSORS = "Give either “before” or “after”, not both."
 BAD_NUMBER = "Enter a positive whole number."
+SHORT_ID = "Enter the whole id or its first {length} characters or more, not “%(value)s”."
 
 
 class MomentField(forms.Field):
@@ -72,8 +74,8 @@ def _text(label: str, *, max_length: int = 255, placeholder: str = "", input_typ
 class AuditFilterForm(forms.Form):
     q = _text("Search", max_length=200, placeholder="text, id, user…", input_type="search")
     sandbox = _text("Sandbox", placeholder="prod")
-    spec_id = _text("Flow spec id", placeholder="e77fde5a-…")
-    actor = _text("Actor", max_length=150, placeholder="username")
+    spec_id = _text("Flow spec id", placeholder="e77fde5a…")
+    actor = _text("Actor", max_length=150, placeholder="username or name")
     action = forms.ChoiceField(
         label="Action",
         required=False,
@@ -111,6 +113,32 @@ class AuditFilterForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid": BAD_CURSOR, "min_value": BAD_CURSOR, "max_value": BAD_CURSOR},
     )
+
+    # The fields typed into: each asks for the results itself while one types (header X-Live-Filter).
+    TYPED = ("q", "sandbox", "spec_id", "actor", "since", "until")
+
+    def __init__(self, *args, live_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if live_url:
+            for name in self.TYPED:
+                self.fields[name].widget.attrs.update(
+                    {
+                        "hx-get": live_url,
+                        "hx-trigger": "input changed delay:400ms",
+                        "hx-include": "closest form",
+                        "hx-headers": '{"X-Live-Filter": "1"}',
+                        "hx-target": "#audit-results",
+                        "hx-swap": "outerHTML",
+                        "hx-push-url": "true",
+                        "hx-sync": "closest form:queue last",
+                    }
+                )
+
+    def clean_spec_id(self) -> str:
+        value = self.cleaned_data["spec_id"]
+        if value and len(value.rstrip("…")) < ID_PREFIX_MIN:
+            raise forms.ValidationError(SHORT_ID.format(length=ID_PREFIX_MIN), code="short", params={"value": value})
+        return value
 
     def clean(self):
         data = super().clean()

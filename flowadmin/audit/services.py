@@ -2,6 +2,7 @@
 
 import copy
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import jsonpatch
@@ -59,6 +60,7 @@ def audit_record(
     http: dict | list[dict] | None = None,
     detail: str = "",
     correlation_id: str | None = None,
+    search_also: Sequence[str] = (),
 ) -> AuditEvent:
     """Append one event to the chain and return it.
 
@@ -66,6 +68,9 @@ def audit_record(
     serialised on the chain head, so two of them never fork the chain: on PostgreSQL by a
     transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions. An apply outcome
     (`CHECKPOINT_ACTIONS`) is followed by a signed checkpoint once the outermost transaction commits.
+
+    ``search_also``: more text the free-text filter finds the event by (the whole ids a detail names
+    by name and a short id), kept in its search text only.
     """
     if action not in AuditAction.values:
         raise AuditRecordError(UNKNOWN_ACTION.format(action=action))
@@ -107,6 +112,7 @@ def audit_record(
             correlation_id=correlation_id,
             before=before,
             patch=patch,
+            also=search_also,
         ),
     )
     using = router.db_for_write(AuditEvent)
@@ -182,6 +188,7 @@ def search_text_for(
     correlation_id: str,
     before: Any,
     patch: list[dict] | None,
+    also: Sequence[str] = (),
 ) -> str:
     """The lower-cased text `q` matches: the event's words, ids and every value the change touched.
 
@@ -190,6 +197,10 @@ def search_text_for(
     """
     parts = [detail, sandbox, spec_id, actor_username, correlation_id]
     seen: set[str] = set()
+    for text in also:
+        if text and text not in seen and len(text) <= SEARCH_VALUE_MAX:
+            seen.add(text)
+            parts.append(text)
     current = copy.deepcopy(before)
     for op in patch or []:
         touched = [op["value"]] if "value" in op else []

@@ -4,7 +4,7 @@ All of it requires the `view_audit` permission (the Auditors group, and superuse
 """
 
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from flowadmin.accounts.roles import VIEW_AUDIT
 from flowadmin.audit.exports import COLUMNS, csv_stream, event_as_dict, jsonl_export
 from flowadmin.audit.forms import AuditFilterForm
 from flowadmin.audit.integrity import audit_integrity
+from flowadmin.audit.names import page_names
 from flowadmin.audit.selectors import PAGE_SIZE, audit_event_detail, audit_event_export, audit_event_page
 
 INVALID_FILTERS = "Invalid filter values."
@@ -26,14 +27,21 @@ CURSOR_PARAMS = ("before", "after")
 @require_GET
 @permission_required(VIEW_AUDIT, raise_exception=True)
 def index(request):
-    form = AuditFilterForm(request.GET)
+    """The audit log. While one types (htmx, header ``X-Live-Filter: 1``) an answer that would empty the table (filters
+    not yet valid, such as half a date, or no event yet for half a word) is 204 No Content: htmx keeps
+    the rows shown until the typing gives an answer; Enter, leaving the field or Filter always answer."""
+    form = AuditFilterForm(request.GET, live_url=reverse("audit:index"))
+    live = bool(request.htmx) and request.headers.get("X-Live-Filter") == "1"
     page = None
     if form.is_valid():
         data = form.cleaned_data
         page = audit_event_page(
             filters=form.filters(), before=data["before"], after=data["after"], with_documents=False
         )
-    context = {"form": form, "page": page, "page_size": PAGE_SIZE}
+    if live and (page is None or not page.events):
+        return HttpResponse(status=204)
+    names = page_names(page.events) if page is not None else None
+    context = {"form": form, "page": page, "page_size": PAGE_SIZE, "names": names}
     template = "audit/index.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#results"
@@ -51,7 +59,12 @@ def event(request, seq: int):
     detail = audit_event_detail(seq=seq)
     if detail is None:
         raise Http404("No audit event with this number.")
-    context = {"detail": detail, "event": detail.event, "change_request_url": _change_request_url(detail.event)}
+    context = {
+        "detail": detail,
+        "event": detail.event,
+        "names": page_names([detail.event]),
+        "change_request_url": _change_request_url(detail.event),
+    }
     return render(request, "audit/event.html", context)
 
 
@@ -64,9 +77,10 @@ def api(request):
         return JsonResponse({"error": INVALID_FILTERS, "errors": _errors(form)}, status=400)
     data = form.cleaned_data
     page = audit_event_page(filters=form.filters(), before=data["before"], after=data["after"])
+    names = page_names(page.events)
     return JsonResponse(
         {
-            "results": [event_as_dict(event) for event in page.events],
+            "results": [event_as_dict(event, names) for event in page.events],
             "next": _cursor_url(request, "before", page.older),
             "previous": _cursor_url(request, "after", page.newer),
         }

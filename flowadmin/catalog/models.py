@@ -111,6 +111,7 @@ class FlowSpec(models.Model):
             models.Index(fields=["sandbox", "name"], name="catalog_flowspec_name"),
             models.Index(fields=["sandbox", "remote_updated_at"], name="catalog_flowspec_updated"),
             models.Index(fields=["sandbox", "vanished_at"], name="catalog_flowspec_vanished"),
+            models.Index(fields=["spec_id"], name="catalog_flowspec_spec_id"),  # names by id, any sandbox
         ]
 
     def __str__(self) -> str:
@@ -190,6 +191,7 @@ class ConnectionSpec(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sandbox", "spec_id"], name="catalog_connectionspec_unique_per_sandbox"),
         ]
+        indexes = [models.Index(fields=["spec_id"], name="catalog_connspec_spec_id")]  # names by id, any sandbox
 
     def __str__(self) -> str:
         return f"{self.name or self.spec_id} ({self.sandbox_id})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -64,8 +65,52 @@ def _shown(text: str) -> str:
     return text.replace("\x00", "\\x00")
 
 
-def sandbox_list(*, query: str = "") -> QuerySet[Sandbox]:
-    """Known sandboxes, active ones first; ``query`` matches the name or the title (contains, any case).
+# An id prefix shorter than this finds too much to mean one id: below it, only names are searched.
+ID_PREFIX_MIN = 8
+ID_CHARACTERS = re.compile(r"[0-9a-f-]+")
+
+
+def is_id_prefix(text: str) -> bool:
+    """``text`` can be the start of an id (a UUID) people pasted or typed: 8 or more of its characters."""
+    return len(text) >= ID_PREFIX_MIN and ID_CHARACTERS.fullmatch(text.lower()) is not None
+
+
+def flowspec_matching(query: str, *, sandbox: Sandbox | None = None) -> Q:
+    """Flow specs ``query`` finds: by their name, the name of a source they carry (contains, any case),
+    their id or a source's id (prefix of 8 characters or more; any prefix of their own id).
+
+    Subqueries only (through the name and attachment indexes): one query whatever the list's length.
+    """
+    lowered = query.lower()
+    named_sources = ConnectionSpec.objects.filter(name__icontains=query)
+    if sandbox is not None:
+        named_sources = named_sources.filter(sandbox=sandbox)
+    sources = Q(connection_spec_id__in=named_sources.values("spec_id"))
+    if is_id_prefix(query):
+        # Stored ids are lower-case hex and hyphens: those starting with the prefix sort between it
+        # and the prefix followed by "g" (a range of the attachment index, where LIKE would scan).
+        sources |= Q(connection_spec_id__gte=lowered, connection_spec_id__lt=lowered + "g")
+    attached = FlowSpecSource.objects.filter(sources).values("flow_spec_id")
+    return Q(name__icontains=query) | Q(spec_id__istartswith=lowered) | Q(pk__in=attached)
+
+
+def flowspec_match_counts(*, query: str) -> dict[int, int]:
+    """{sandbox id: how many of its (not vanished) flow specs ``query`` finds}, for the sandboxes holding any:
+    one grouped query, made once for the sandbox search (its list, its count and its rows' counts)."""
+    query = query.strip()
+    if not query or not _storable(query):
+        return {}
+    return dict(
+        FlowSpec.objects.filter(flowspec_matching(query), vanished_at__isnull=True)
+        .values("sandbox_id")
+        .annotate(count=Count("*"))
+        .values_list("sandbox_id", "count")
+    )
+
+
+def sandbox_list(*, query: str = "", holding: Iterable[int] = ()) -> QuerySet[Sandbox]:
+    """Known sandboxes, active ones first; ``query`` matches the name or the title (contains, any case);
+    ``holding``: the ids of more sandboxes it finds (those with flow specs it finds: `flowspec_match_counts`).
 
     Page it, then give the page's rows their flow spec counts with `sandboxes_with_spec_counts`.
     """
@@ -75,12 +120,13 @@ def sandbox_list(*, query: str = "") -> QuerySet[Sandbox]:
     if not _storable(query):
         return sandboxes.none()
     if query:
-        sandboxes = sandboxes.filter(Q(name__icontains=query) | Q(title__icontains=query))
+        sandboxes = sandboxes.filter(Q(name__icontains=query) | Q(title__icontains=query) | Q(pk__in=list(holding)))
     return sandboxes.order_by(inactive_last, "name")
 
 
-def sandboxes_with_spec_counts(sandboxes: Iterable[Sandbox]) -> list[Sandbox]:
-    """``sandboxes``, each with ``spec_count``: its cached flow specs that have not vanished.
+def sandboxes_with_spec_counts(sandboxes: Iterable[Sandbox], *, match_counts: dict | None = None) -> list[Sandbox]:
+    """``sandboxes``, each with ``spec_count``: its cached flow specs that have not vanished, and
+    ``match_count``: how many of them a search found (from ``match_counts``, `flowspec_match_counts`).
 
     One grouped query over these sandboxes only (through the sandbox/vanished index), so a page of
     the list costs the same however many sandboxes and flow specs there are.
@@ -92,8 +138,10 @@ def sandboxes_with_spec_counts(sandboxes: Iterable[Sandbox]) -> list[Sandbox]:
         .annotate(count=Count("*"))  # COUNT(*): answered from the index alone
         .values_list("sandbox_id", "count")
     )
+    matches = match_counts or {}
     for sandbox in sandboxes:
         sandbox.spec_count = counts.get(sandbox.pk, 0)
+        sandbox.match_count = matches.get(sandbox.pk, 0)
     return sandboxes
 
 
@@ -117,8 +165,7 @@ def flowspec_sort(value: str | None) -> str:
 def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAULT_FLOWSPEC_SORT) -> QuerySet[FlowSpec]:
     """The cached flow specs of a sandbox, matching ``query`` and ordered by ``sort``.
 
-    ``query`` matches a name (contains, any case), a flow spec id (prefix) or a connection spec id the
-    spec lists (exact, through the indexed attachment table).
+    ``query`` matches as `flowspec_matching` says: a name, a source's name, an id or a source's id prefix.
     """
     in_sandbox = Q(sandbox=sandbox) if isinstance(sandbox, Sandbox) else Q(sandbox__name=sandbox)
     specs = FlowSpec.objects.only(*FLOWSPEC_LIST_FIELDS).filter(in_sandbox)
@@ -126,9 +173,8 @@ def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAUL
     if not _storable(query):
         return specs.none()
     if query:
-        lowered = query.lower()
-        attached = FlowSpecSource.objects.filter(connection_spec_id=lowered).values("flow_spec_id")
-        specs = specs.filter(Q(name__icontains=query) | Q(spec_id__istartswith=lowered) | Q(pk__in=attached))
+        sandbox_row = sandbox if isinstance(sandbox, Sandbox) else None
+        specs = specs.filter(flowspec_matching(query, sandbox=sandbox_row))
     ordering = FLOWSPEC_SORTS[flowspec_sort(sort)]
     return specs.order_by(F("vanished_at").asc(nulls_first=True), *ordering)
 

@@ -43,8 +43,10 @@ def _sandboxes_context(request, run) -> dict:
     """The sync progress and one page of the sandbox table (``q`` and ``page`` from the query or the form)."""
     params = request.POST if request.method == "POST" else request.GET
     query = params.get("q", "").strip()[:QUERY_MAX_LENGTH]
-    page = Paginator(selectors.sandbox_list(query=query), SANDBOX_PAGE_SIZE).get_page(params.get("page"))
-    page.object_list = selectors.sandboxes_with_spec_counts(page.object_list)
+    matches = selectors.flowspec_match_counts(query=query)
+    sandboxes = selectors.sandbox_list(query=query, holding=matches)
+    page = Paginator(sandboxes, SANDBOX_PAGE_SIZE).get_page(params.get("page"))
+    page.object_list = selectors.sandboxes_with_spec_counts(page.object_list, match_counts=matches)
     return {
         "page": page,
         "query": query,

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Q
 
 from flowadmin.audit.services import audit_record
+from flowadmin.catalog.names import NO_NAMES, Names, names_for
 from flowadmin.changes.errors import ChangeRequestConflict
 from flowadmin.changes.messages import (
     ALREADY_DECIDED,
@@ -54,13 +55,20 @@ def conflict(change_request: ChangeRequest, template: str = ALREADY_DECIDED) -> 
     )
 
 
-def describe(added: Sequence[str], removed: Sequence[str]) -> str:
+def describe(added: Sequence[str], removed: Sequence[str], names: Names | None = None) -> str:
+    """The change in words, "adds Zoho CRM (04e0fcbb…); removes …": each id by its name when known, else whole."""
+    names = names or NO_NAMES
     parts = []
     if added:
-        parts.append("adds " + ", ".join(added))
+        parts.append("adds " + names.labelled_list(added))
     if removed:
-        parts.append("removes " + ", ".join(removed))
+        parts.append("removes " + names.labelled_list(removed))
     return "; ".join(parts) or "changes nothing"
+
+
+def change_names(added: Sequence[str], removed: Sequence[str]) -> Names:
+    """The names of the connection specs a change adds and removes (one query), for its event's text."""
+    return names_for(connection_specs=[*added, *removed])
 
 
 def normalised_ids(document: dict | None) -> list[str]:

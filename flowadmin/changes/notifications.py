@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from flowadmin.catalog.names import Names, names_for
 from flowadmin.changes import selectors
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.tasks.mail import mail_enqueue
@@ -30,10 +31,24 @@ def request_url(change_request: ChangeRequest) -> str:
     return absolute_url(reverse("changes:detail", args=[change_request.pk]))
 
 
+def id_line(sign: str, spec_id: str, names: Names) -> str:
+    """"  + 04e0fcbb-… Zoho CRM": the whole id (to copy), then its name when it is known."""
+    name = names.spec(spec_id)
+    return f"  {sign} {spec_id}{f'  {name}' if name else ''}"
+
+
+def sandbox_label(sandbox: str, names: Names) -> str:
+    title = names.sandbox_title(sandbox)
+    return f"{title} ({sandbox})" if title else sandbox
+
+
 def _summary(change_request: ChangeRequest) -> str:
-    lines = [f"Flow spec: {change_request.spec_name} ({change_request.spec_id}) in sandbox {change_request.sandbox}"]
-    lines += [f"  + {spec_id}" for spec_id in change_request.added_ids]
-    lines += [f"  - {spec_id}" for spec_id in change_request.removed_ids]
+    added, removed = change_request.added_ids, change_request.removed_ids
+    names = names_for(connection_specs=[*added, *removed], sandboxes=[change_request.sandbox])
+    sandbox = sandbox_label(change_request.sandbox, names)
+    lines = [f"Flow spec: {change_request.spec_name} ({change_request.spec_id}) in sandbox {sandbox}"]
+    lines += [id_line("+", spec_id, names) for spec_id in added]
+    lines += [id_line("-", spec_id, names) for spec_id in removed]
     lines.append(f"Reason: {change_request.reason}")
     return "\n".join(lines)
 

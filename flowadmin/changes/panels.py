@@ -2,6 +2,7 @@
 
 from django.template.loader import render_to_string
 
+from flowadmin.catalog.names import names_for
 from flowadmin.changes import policy, selectors
 
 
@@ -17,6 +18,9 @@ def flowspec_panel(request, spec) -> str:
         "spec": spec,
         "sandbox": spec.sandbox,
         "change_requests": requests,
+        "names": names_for(
+            connection_specs=[spec_id for item in requests for spec_id in (*item.added_ids, *item.removed_ids)]
+        ),
         "open_request": open_request,
         "can_propose": bool(policy.can_propose(user)) if user is not None else False,
     }

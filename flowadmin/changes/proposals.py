@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.changes import lookups, notifications, policy, selectors
-from flowadmin.changes.common import audit, conflict, describe, dismissed_text, fresh, username
+from flowadmin.changes.common import audit, change_names, conflict, describe, dismissed_text, fresh, username
 from flowadmin.changes.errors import ChangeRequestConflict, ProposalError
 from flowadmin.changes.ids import ids_check, ids_text
 from flowadmin.changes.impact import impact_check
@@ -124,8 +124,10 @@ def change_request_propose(
                 actor=author,
                 before=documents.put_body(base),
                 after=documents.put_body(proposed),
-                detail=f"Proposed{revising_text(change_request)}: {describe(parsed.added, parsed.removed)}. "
+                detail=f"Proposed{revising_text(change_request)}: "
+                f"{describe(parsed.added, parsed.removed, change_names(parsed.added, parsed.removed))}. "
                 f"Reason: {reason}",
+                search_also=[*parsed.added, *parsed.removed],
             )
             if notify:
                 notifications.notify_proposed(change_request)
@@ -205,6 +207,8 @@ def change_request_edit(
             actor=actor,
             before=documents.put_body(before.proposed_document),
             after=documents.put_body(proposed),
-            detail=f"Edited: {describe(parsed.added, parsed.removed)}. Reason: {reason}.{dismissed_text(dismissed)}",
+            detail=f"Edited: {describe(parsed.added, parsed.removed, change_names(parsed.added, parsed.removed))}. "
+            f"Reason: {reason}.{dismissed_text(dismissed)}",
+            search_also=[*parsed.added, *parsed.removed],
         )
     return fresh(before)

@@ -13,6 +13,7 @@ from flowadmin.catalog.services import flowspec_remote_seen
 from flowadmin.changes import notifications, policy, selectors
 from flowadmin.changes.common import (
     audit,
+    change_names,
     conflict,
     decidable_q,
     describe,
@@ -127,7 +128,8 @@ def rebase_onto(current: ChangeRequest, remote: dict, *, actor, added: list[str]
             before=documents.put_body(remote),
             after=documents.put_body(proposed),
             detail=f"Rebased #{current.pk} onto the current remote document as #{rebased.pk}: "
-            f"{describe(added, removed)}.{dismissed_text(dismissed)}",
+            f"{describe(added, removed, change_names(added, removed))}.{dismissed_text(dismissed)}",
+            search_also=[*added, *removed],
         )
         notifications.notify_proposed(rebased)
     return rebased

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from flowadmin.catalog import selectors as catalog_selectors
+from flowadmin.catalog.names import names_for
 from flowadmin.changes import lookups, policy, preview, selectors, services
 from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, ChangeRequestRefForm, RejectForm
 from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
@@ -237,7 +238,11 @@ def queue(request):
     show = selectors.show_choice(request.GET.get("show"))
     requests = selectors.change_request_list(user=request.user, show=show)
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"show": show, "choices": selectors.SHOW_CHOICES, "page": page}
+    page.object_list = list(page.object_list)
+    names = names_for(
+        flow_specs=[cr.spec_id for cr in page.object_list], sandboxes=[cr.sandbox for cr in page.object_list]
+    )
+    context = {"show": show, "choices": selectors.SHOW_CHOICES, "page": page, "names": names}
     return render(request, "changes/queue.html", context)
 
 
@@ -270,6 +275,7 @@ def _detail_context(request, change_request: ChangeRequest, **extra) -> dict:
         "approvals": given,
         "dismissed": selectors.approvals_dismissed(change_request=change_request),
         "requirement": policy.requirement(change_request),
+        "names": names_for(sandboxes=[change_request.sandbox]),
         "check_wanted": change_request.status in CHECKED_STATUSES,
         "reject_form": RejectForm(),
         "approve_form": ApproveForm(initial={"digest": change_request.digest}),

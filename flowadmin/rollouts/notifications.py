@@ -14,7 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 
+from flowadmin.catalog.names import names_for
 from flowadmin.changes import selectors as changes_selectors
+from flowadmin.changes.notifications import id_line, sandbox_label
 from flowadmin.tasks.mail import mail_enqueue
 
 logger = logging.getLogger("flowadmin.rollouts")
@@ -33,10 +35,12 @@ def _send(subject: str, body: str, recipients: list[str]) -> None:
 
 
 def _summary(rollout) -> str:
+    sandboxes = [step.sandbox for step in rollout.steps.order_by("position")]
+    names = names_for(connection_specs=[*rollout.added_ids, *rollout.removed_ids], sandboxes=sandboxes)
     lines = [f"Flow spec: {rollout.spec_name or rollout.spec_id} ({rollout.spec_id})"]
-    lines += [f"  + {spec_id}" for spec_id in rollout.added_ids]
-    lines += [f"  - {spec_id}" for spec_id in rollout.removed_ids]
-    lines.append("Sandboxes, in order: " + ", ".join(step.sandbox for step in rollout.steps.order_by("position")))
+    lines += [id_line("+", spec_id, names) for spec_id in rollout.added_ids]
+    lines += [id_line("-", spec_id, names) for spec_id in rollout.removed_ids]
+    lines.append("Sandboxes, in order: " + ", ".join(sandbox_label(sandbox, names) for sandbox in sandboxes))
     lines.append(f"Reason: {rollout.reason}")
     return "\n".join(lines)
 

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from flowadmin.audit.services import audit_record
 from flowadmin.changes import services as changes
+from flowadmin.changes.common import change_names, describe
 from flowadmin.changes.ids import normalise
 from flowadmin.changes.impact import impact_check
 from flowadmin.changes.models import ChangeRequest
@@ -126,12 +127,7 @@ def _conflict(rollout: Rollout, template: str = NOT_OPEN) -> RolloutConflict:
 
 
 def _describe(added: Sequence[str], removed: Sequence[str]) -> str:
-    parts = []
-    if added:
-        parts.append("adds " + ", ".join(added))
-    if removed:
-        parts.append("removes " + ", ".join(removed))
-    return "; ".join(parts) or "changes nothing"
+    return describe(added, removed, change_names(added, removed))
 
 
 def _grace() -> timedelta:
@@ -263,6 +259,7 @@ def rollout_propose(
                 actor=author,
                 detail=f"Proposed: {_describe(added_ids, removed_ids)} in {order}, in this order "
                 f"(change requests {', '.join(f'#{step.change_request_id}' for step in steps)}). Reason: {reason}",
+                search_also=[*added_ids, *removed_ids],
             )
             notifications.notify_proposed(rollout)
     except IntegrityError:

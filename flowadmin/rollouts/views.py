@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from flowadmin.catalog.names import names_for
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
 from flowadmin.changes import services as changes_services
@@ -216,6 +217,9 @@ def _detail_context(request, rollout: Rollout, *, checked: RolloutStep | None = 
         "frozen": next((view.needed for view in views if view.needed.freeze is not None), None),
         "requirement": _approval_requirement(production, views),
         "events": selectors.rollout_events(rollout=rollout),
+        "names": names_for(
+            connection_specs=[*rollout.added_ids, *rollout.removed_ids], sandboxes=[step.sandbox for step in steps]
+        ),
         "approve_form": ApproveForm(initial={"digest": rollout.digest}),
         "approvals_production": production,
         "reject_form": RejectForm(),
@@ -372,4 +376,8 @@ def rebase(request, pk: int, position: int):
 def drift(request, spec_id: str):
     matrix = selectors.flowspec_drift(spec_id=spec_id, reference=request.GET.get("reference"))
     template = "rollouts/drift.html#matrix" if is_fragment(request) else "rollouts/drift.html"
-    return vary_on_htmx(render(request, template, {"drift": matrix}))
+    names = names_for(
+        connection_specs=[spec_id for column in matrix.columns for spec_id in (*column.to_add, *column.to_remove)],
+        sandboxes=[column.sandbox.name for column in matrix.columns],
+    )
+    return vary_on_htmx(render(request, template, {"drift": matrix, "names": names}))

@@ -11,6 +11,8 @@
     {% short_id spec.spec_id %}                         the id's first 8 characters, the whole id on hover
     {% provider spec.provider_id %}                     the provider's name (id on hover), or the id when unknown
     {% panels "flowspec" spec %}                        what other apps registered for that slot (flowadmin.panels)
+    {% spec_ref cr.spec_id names %}                     a flow or connection spec by name, its id short and copyable
+    {% sandbox_ref cr.sandbox names %}                  a sandbox by title, with its name (``names``: names_for)
 
 Tags, not included templates: an include renders a template of its own each time, which on a
 50-row table costs more than the rest of the page.
@@ -27,6 +29,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
+from flowadmin.catalog.names import NO_NAMES, short_id
 from flowadmin.catalog.providers import provider_name
 from flowadmin.panels import registered as registered_panels
 
@@ -103,6 +106,43 @@ def panels(context, slot: str, subject) -> str:
 
 
 @register.simple_tag
+def spec_ref(spec_id, names=None, empty: str = "—") -> str:
+    """A flow spec or connection spec id with its name (from ``names``, one lookup for the page): the
+    name, then the id cut short (whole on hover) and a Copy button; the whole id when no name is known."""
+    if not spec_id:
+        return format_html('<span class="muted">{}</span>', empty)
+    name = (names or NO_NAMES).spec(spec_id)
+    if not name:
+        return format_html(
+            '<span class="spec-ref"><code>{}</code> <button type="button" class="link" data-copy="{}" '
+            'aria-label="Copy the id {}">Copy</button></span>',
+            spec_id,
+            spec_id,
+            spec_id,
+        )
+    return format_html(
+        '<span class="spec-ref">{} <code title="{}">{}</code> <button type="button" class="link" data-copy="{}" '
+        'aria-label="Copy the id of {}">Copy</button></span>',
+        name,
+        spec_id,
+        short_id(spec_id),
+        spec_id,
+        name,
+    )
+
+
+@register.simple_tag
+def sandbox_ref(name, names=None, empty: str = "—") -> str:
+    """A sandbox by its title with its name beside it, or its name alone when it has no other title."""
+    if not name:
+        return format_html('<span class="muted">{}</span>', empty)
+    title = (names or NO_NAMES).sandbox_title(name)
+    if not title:
+        return format_html("{}", name)
+    return format_html('{} <span class="muted">({})</span>', title, name)
+
+
+@register.simple_tag
 def status_badge(status: str) -> str:
     """A change request's or a rollout's status, or an audit event's outcome, as a coloured badge."""
     return format_html('<span class="badge {}">{}</span>', BADGE_CLASSES.get(status, "badge-muted"), status)
@@ -157,3 +197,9 @@ def diff_block(lines, label: str = "", empty: str = "") -> str:
     parts += [f'<span class="line {line.kind}">{_pre_escape(line.text)}</span>' for line in lines]
     parts.append("</pre>")
     return mark_safe("".join(parts))  # noqa: S308 - every piece escaped above
+
+
+@register.filter
+def spec_name(names, spec_id) -> str:
+    """``{{ names|spec_name:event.spec_id }}``: the name ``names`` knows for the id, or ""."""
+    return (names or NO_NAMES).spec(spec_id)

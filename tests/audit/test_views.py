@@ -280,7 +280,7 @@ def test_the_filter_form_works_with_and_without_javascript(auditor_client, histo
     assert 'hx-get="/audit/"' in content
     assert 'hx-target="#audit-results"' in content
     assert 'hx-push-url="true"' in content
-    assert "keyup changed delay:" in content
+    assert "input changed delay:" in content
     assert "<script>" not in content.replace('<script src="', "")
     assert ' style="' not in content
 
@@ -377,7 +377,9 @@ def test_the_exports_carry_documents_patch_and_http_as_json(auditor_client, hist
         "action",
         "outcome",
         "sandbox",
+        "sandbox_title",
         "spec_id",
+        "spec_name",
         "change_request_id",
         "correlation_id",
         "detail",

@@ -618,7 +618,8 @@ def test_the_flowspec_page_lists_its_requests_and_disables_propose_while_one_is_
     page = client.get(reverse("catalog:flowspec", args=["dev", STREAMING_ID]))
     assert '<button type="button" disabled aria-describedby="open-request-note">Propose change</button>' in page.text
     assert f'href="{detail_url(change_request)}">#{change_request.pk}</a>' in page.text
-    assert f'<ins class="id-added"><code>{ACME_EVENTS}</code></ins>' in page.text
+    assert f'<ins class="id-added"><span class="spec-ref">Acme Events Stream <code title="{ACME_EVENTS}">' in page.text
+    assert f'data-copy="{ACME_EVENTS}"' in page.text
 
 
 def test_the_preview_sends_a_one_line_summary_for_the_phone_layout(staff_client, remote):

@@ -68,3 +68,21 @@ def test_clip_cuts_long_text_with_an_ellipsis_and_still_escapes():
 @pytest.mark.parametrize("name, pk", [("changes:detail", 8), ("audit:event", 123456), ("rollouts:detail", 1)])
 def test_pk_url_gives_what_the_url_tag_gives(name, pk):
     assert render(f"{{% pk_url '{name}' pk %}}", pk=pk) == render(f"{{% url '{name}' pk %}}", pk=pk)
+
+
+def test_spec_ref_shows_the_name_with_a_short_copyable_id_and_escapes_both():
+    from flowadmin.catalog.names import Names
+    from flowadmin.templatetags.display import sandbox_ref, spec_ref
+
+    spec_id = "04e0fcbb-1c55-4c8d-9f1e-3a7b1d2c4e5f"
+    names = Names(specs={spec_id: "Zoho <CRM>"}, sandboxes={"prod": "Production"})
+
+    shown = str(spec_ref(spec_id.upper(), names))
+    unknown = str(spec_ref("<b>", names))
+
+    assert "Zoho &lt;CRM&gt;" in shown
+    assert f'title="{spec_id.upper()}">04E0FCBB…</code>' in shown
+    assert f'data-copy="{spec_id.upper()}"' in shown
+    assert "<code>&lt;b&gt;</code>" in unknown
+    assert str(sandbox_ref("prod", names)) == 'Production <span class="muted">(prod)</span>'
+    assert str(sandbox_ref("dev", names)) == "dev"
