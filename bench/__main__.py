@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connection
 
         from bench import data, pages, remote
+        from flowadmin import documents
         from flowadmin.catalog.models import FlowSpec
         from flowadmin.changes.models import ChangeRequest
-        from flowadmin.flowservice import documents
 
         log(f"database: {database.label}")
         if args.reuse_db:
@@ -293,10 +293,10 @@ def big_change_request(manifest: dict) -> int:
     """A pending change request on the 1 MB flow spec (its review pages are measured); made once per data set."""
     from django.contrib.auth import get_user_model
 
+    from flowadmin import documents
     from flowadmin.catalog.models import FlowSpec
     from flowadmin.changes import services
     from flowadmin.changes.models import ChangeRequest
-    from flowadmin.flowservice import documents
 
     sandbox, big = manifest["sandbox"], manifest["big_spec"]
     existing = ChangeRequest.objects.filter(sandbox=sandbox, spec_id=big, status="pending").first()

@@ -26,6 +26,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
 from bench.audit import build_checkpoints
+from flowadmin import documents
 from flowadmin.accounts.roles import APPROVERS_GROUP, AUDITORS_GROUP, STAFF_GROUP, ensure_roles
 from flowadmin.audit.chain import event_hash
 from flowadmin.audit.models import GENESIS_HASH, AuditEvent
@@ -34,7 +35,6 @@ from flowadmin.audit.services import audit_search_terms_backfill, search_text_fo
 from flowadmin.catalog.fields import attachments, document_fields
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
 from flowadmin.changes.models import ChangeRequest, change_digest
-from flowadmin.flowservice import documents
 
 SPECS_DIR = Path(settings.BASE_DIR) / "specs"
 PASSWORD = "bench-password-1"  # noqa: S105 - users of a throw-away database

@@ -113,7 +113,7 @@ def measure(client: Client, page: Page, *, samples: int, floor: Page | None = No
 
 def _forget(page: Page) -> None:
     if page.cold:
-        from flowadmin.flowservice.documents import printed_forget
+        from flowadmin.documents import printed_forget
 
         printed_forget()
 
@@ -134,8 +134,8 @@ def page_list(manifest: dict) -> list[Page]:
     sandbox, typical, big = manifest["sandbox"], manifest["typical_spec"], manifest["big_spec"]
     flowspecs = reverse("catalog:flowspecs", args=[sandbox])
     audit = reverse("audit:index")
+    from flowadmin import documents
     from flowadmin.catalog.models import FlowSpec
-    from flowadmin.flowservice import documents
 
     def preview_data(spec_id: str) -> dict:
         document = FlowSpec.objects.get(sandbox__name=sandbox, spec_id=spec_id).document
@@ -256,8 +256,8 @@ WEIGHT_TARGET = 1.5  # a page's bytes at most this many times the document's own
 def big_spec_pages(manifest: dict, preview: dict) -> list[Page]:
     """Every page that shows the 1 MB flow spec, warm and cold (the printed documents forgotten before each
     sample: what every worker pays for its first request), with its weight against the document's."""
+    from flowadmin import documents
     from flowadmin.catalog.models import FlowSpec
-    from flowadmin.flowservice import documents
 
     sandbox, big, change = manifest["sandbox"], manifest["big_spec"], manifest["big_change"]
     document = FlowSpec.objects.get(sandbox__name=sandbox, spec_id=big).document

@@ -13,7 +13,7 @@ from django.db.models.functions import Concat
 from flowadmin.audit.checkpoint_records import checkpoint_record
 from flowadmin.audit.models import SEARCH_TERM, AuditCheckpoint, AuditEvent, AuditSearchTerm
 from flowadmin.catalog.selectors import ID_PREFIX_MIN
-from flowadmin.flowservice.documents import DiffLine, line_diff, pretty_json
+from flowadmin.documents import DiffLine, line_diff, pretty_json
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000

@@ -27,7 +27,7 @@ from flowadmin.audit.models import (
     AuditSearchTerm,
 )
 from flowadmin.audit.redaction import BEARER, REDACTED, http_scrubbed
-from flowadmin.flowservice.documents import json_patch
+from flowadmin.documents import json_patch
 
 CLIENT_REQUEST_ID_NOTE = "[client request id: {value}]"
 UNKNOWN_ACTION = "Unknown audit action {action!r}: add it to AuditAction first."

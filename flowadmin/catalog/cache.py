@@ -23,7 +23,7 @@ from flowadmin.catalog.fields import (
 )
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
 from flowadmin.catalog.results import SyncResult
-from flowadmin.flowservice.documents import content_hash
+from flowadmin.documents import content_hash
 
 
 def connection_specs_store(sandbox: Sandbox, wanted: dict[str, dict[str, str]]) -> tuple[int, int]:

@@ -10,8 +10,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from flowadmin import documents
 from flowadmin.catalog.models import FlowSpec, FlowSpecSource
-from flowadmin.flowservice import documents
 
 logger = logging.getLogger("flowadmin.catalog")
 

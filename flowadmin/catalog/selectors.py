@@ -18,7 +18,7 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
-from flowadmin.flowservice.documents import DiffLine, LineDiff, pretty_text_kept
+from flowadmin.documents import DiffLine, LineDiff, pretty_text_kept
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
 FLOWSPEC_NOT_FOUND = "No flow spec with id “{spec_id}” is cached for sandbox “{sandbox}”."

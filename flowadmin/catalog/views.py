@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from flowadmin.audit.correlation import correlation_id_current
 from flowadmin.catalog import selectors
 from flowadmin.catalog.services import sync_run_start
-from flowadmin.flowservice.documents import pretty_text_kept
+from flowadmin.documents import pretty_text_kept
 
 PAGE_SIZE = 100
 SANDBOX_PAGE_SIZE = 25

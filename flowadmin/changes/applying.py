@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from flowadmin import documents
 from flowadmin.catalog.models import FlowSpec, Sandbox
 from flowadmin.catalog.services import CatalogError, flowspec_cache_store, flowspec_remote_seen
 from flowadmin.changes import notifications
@@ -57,7 +58,7 @@ from flowadmin.changes.messages import (
     TITLE_VERIFICATION,
 )
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import FlowServiceError, OutcomeUnknownError, documents
+from flowadmin.flowservice import FlowServiceError, OutcomeUnknownError
 
 logger = logging.getLogger("flowadmin.changes")
 Status = ChangeRequest.Status

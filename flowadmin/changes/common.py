@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from flowadmin import documents
 from flowadmin.audit.services import audit_record
 from flowadmin.catalog.names import NO_NAMES, Names, names_for
 from flowadmin.changes.errors import ChangeRequestConflict
@@ -20,7 +21,7 @@ from flowadmin.changes.messages import (
     MAX_REQUEST_ID,
 )
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import FlowServiceError, documents, get_client
+from flowadmin.flowservice import FlowServiceError, get_client
 
 Status = ChangeRequest.Status
 

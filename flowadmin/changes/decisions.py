@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from flowadmin import documents
 from flowadmin.catalog.services import flowspec_remote_seen
 from flowadmin.changes import notifications, policy, selectors
 from flowadmin.changes.applying import apply, change_request_reconcile
@@ -35,7 +36,7 @@ from flowadmin.changes.messages import (
 )
 from flowadmin.changes.models import Approval, ChangeRequest
 from flowadmin.changes.rebasing import rebase_fit, rebase_onto
-from flowadmin.flowservice import FlowServiceError, documents
+from flowadmin.flowservice import FlowServiceError
 
 Status = ChangeRequest.Status
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
-import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from flowadmin.flowservice import documents
-from flowadmin.flowservice.client import FLOW_SERVICE_PATH
+from flowadmin import documents
+from flowadmin.flowservice.client import PreparedRequest, prepared_put
 
-MASK = "***"
 FULL_CONTEXT = 1_000_000  # lines of context that show the whole document
 LARGE_DOCUMENT_LINES = 2000  # above this, the whole document and the curl command are shown on request
 
@@ -83,26 +81,18 @@ def document_change(
     )
 
 
-def request_body(document: dict) -> str:
-    """The PUT body exactly as the client serialises it."""
-    return json.dumps(documents.put_body(document), ensure_ascii=False)
+def put_request(*, platform_url: str, org_id: str, sandbox: str, spec_id: str, document: dict) -> PreparedRequest:
+    """The PUT that applying ``document`` sends (the client's own `prepared_put`), secrets masked."""
+    return prepared_put(
+        platform_url=platform_url, org_id=org_id, sandbox=sandbox, spec_id=spec_id, body=documents.put_body(document)
+    )
 
 
 def curl_command(*, platform_url: str, org_id: str, sandbox: str, spec_id: str, document: dict) -> str:
     """The PUT as a copyable curl command: real URL, org id and sandbox; token and API key masked."""
-    url = f"{platform_url.rstrip('/')}{FLOW_SERVICE_PATH}/flowSpecs/{spec_id}"
-    headers = [
-        f"Authorization: Bearer {MASK}",
-        f"x-api-key: {MASK}",
-        f"x-gw-ims-org-id: {org_id}",
-        f"x-sandbox-name: {sandbox.strip().lower()}",
-        "Content-Type: application/json",
-        "Accept: application/json",
-    ]
-    parts = [f"curl -X PUT {shlex.quote(url)}"]
-    parts += [f"  -H {shlex.quote(header)}" for header in headers]
-    parts.append(f"  --data-raw {shlex.quote(request_body(document))}")
-    return " \\\n".join(parts)
+    return put_request(
+        platform_url=platform_url, org_id=org_id, sandbox=sandbox, spec_id=spec_id, document=document
+    ).curl()
 
 
 def proposed_document(base: dict, ids) -> dict[str, Any]:

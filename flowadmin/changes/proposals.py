@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 
+from flowadmin import documents
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.changes import lookups, notifications, policy, selectors
 from flowadmin.changes.common import audit, change_names, conflict, describe, dismissed_text, fresh, username
@@ -23,7 +24,6 @@ from flowadmin.changes.messages import (
     SPEC_GONE,
 )
 from flowadmin.changes.models import ChangeRequest, change_digest
-from flowadmin.flowservice import documents
 
 Status = ChangeRequest.Status
 

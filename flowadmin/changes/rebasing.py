@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from flowadmin import documents
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.catalog.services import flowspec_remote_seen
 from flowadmin.changes import notifications, policy, selectors
@@ -27,7 +28,7 @@ from flowadmin.changes.ids import ids_apply, ids_check, ids_text
 from flowadmin.changes.impact import impact_cached
 from flowadmin.changes.messages import NOT_REBASABLE, REBASE_INVALID, REBASE_NOTHING_LEFT
 from flowadmin.changes.models import ChangeRequest, change_digest
-from flowadmin.flowservice import FlowServiceError, documents
+from flowadmin.flowservice import FlowServiceError
 
 Status = ChangeRequest.Status
 

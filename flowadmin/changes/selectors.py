@@ -9,13 +9,13 @@ from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from flowadmin import documents
 from flowadmin.accounts.roles import APPROVE_CHANGE
 from flowadmin.audit.models import AuditEvent
 from flowadmin.audit.selectors import AuditFilters, audit_event_list
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource
 from flowadmin.changes.ids import AttachedTo, IdContext
 from flowadmin.changes.models import Approval, ChangeRequest
-from flowadmin.flowservice import documents
 
 CHANGE_REQUEST_NOT_FOUND = "No change request #{pk}."
 SHOW_CHOICES = {

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from flowadmin import documents
 from flowadmin.catalog import selectors as catalog_selectors
 from flowadmin.catalog.names import names_for
 from flowadmin.changes import lookups, policy, preview, selectors, services
@@ -22,7 +23,6 @@ from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.changes.proposal_checks import change_request_impact, proposal_checks
-from flowadmin.flowservice import documents
 from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
 NEEDS_PROPOSE = policy.NOT_PROPOSER

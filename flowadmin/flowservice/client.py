@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from flowadmin.flowservice import documents
 from flowadmin.flowservice.auth import ImsTokenProvider
 from flowadmin.flowservice.errors import (
     CODE_FOREIGN_LINK,
@@ -29,13 +30,56 @@ from flowadmin.flowservice.exchanges import Exchange
 from flowadmin.flowservice.session import Session
 from flowadmin.flowservice.transport import RetryPolicy, Transport, recording
 
-__all__ = ["Exchange", "FlowServiceClient", "recording"]
+__all__ = ["Exchange", "FlowServiceClient", "PreparedRequest", "prepared_put", "recording"]
 
 FLOW_SERVICE_PATH = "/data/foundation/flowservice"
 SANDBOX_API_PATH = "/data/foundation/sandbox-management"
 POOL_SIZE = 16  # connections kept per host: enough for the concurrent syncs of every sandbox
 SANDBOX_PAGE_SIZE = 50
 MAX_PAGES = 1000
+
+
+MASK = "***"  # what a shown request has in place of the bearer token and the API key
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A request as the client sends it, safe to show: the token and API key masked, nothing else changed."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str
+
+    def curl(self) -> str:
+        """The request as a copyable curl command."""
+        parts = [f"curl -X {self.method} {shlex.quote(self.url)}"]
+        parts += [f"  -H {shlex.quote(f'{name}: {value}')}" for name, value in self.headers.items()]
+        if self.body:
+            parts.append(f"  --data-raw {shlex.quote(self.body)}")
+        return " \\\n".join(parts)
+
+
+def request_headers(*, token: str, api_key: str, org_id: str, sandbox: str | None, json_body: bool = False) -> dict:
+    """The headers of every Flow Service request, in the order they are sent."""
+    headers = {"Authorization": f"Bearer {token}", "x-api-key": api_key, "x-gw-ims-org-id": org_id}
+    if sandbox is not None:
+        headers["x-sandbox-name"] = sandbox.strip().lower()
+    if json_body:
+        headers["Content-Type"] = "application/json"
+    headers["Accept"] = "application/json"
+    return headers
+
+
+def prepared_put(*, platform_url: str, org_id: str, sandbox: str, spec_id: str, body: dict) -> PreparedRequest:
+    """The PUT of a flow spec with ``body`` (sent as it is given), secrets masked: what
+    `FlowServiceClient.put_flow_spec` sends, and what a preview shows."""
+    return PreparedRequest(
+        method="PUT",
+        url=f"{platform_url.rstrip('/')}{FLOW_SERVICE_PATH}/flowSpecs/{_segment(spec_id)}",
+        headers=request_headers(token=MASK, api_key=MASK, org_id=org_id, sandbox=sandbox, json_body=True),
+        body=json.dumps(body, ensure_ascii=False),
+    )
 
 
 class FlowServiceClient:
@@ -121,17 +165,24 @@ class FlowServiceClient:
     def get_flow_spec(self, sandbox: str, spec_id: str) -> dict:
         return self._get_one(sandbox, "/flowSpecs", spec_id, "flow spec")
 
-    def put_flow_spec(self, sandbox: str, spec_id: str, document: dict) -> dict:
-        """Replace the flow spec with ``documents.put_body(document)``; return the answer document.
+    def put_request(self, sandbox: str, spec_id: str, body: dict) -> PreparedRequest:
+        """The PUT `put_flow_spec` sends for ``body``, with the token and API key masked."""
+        return prepared_put(
+            platform_url=self.platform_url, org_id=self.org_id, sandbox=sandbox, spec_id=spec_id, body=body
+        )
+
+    def put_flow_spec(self, sandbox: str, spec_id: str, body: dict) -> dict:
+        """Replace the flow spec with ``body`` (a whole document without its read-only metadata: the
+        caller's `documents.put_body`); return the answer document. Sends `put_request` as prepared.
 
         Never repeated once it may have reached the server: a lost answer raises `OutcomeUnknownError`.
         """
-        body = json.dumps(documents.put_body(document), ensure_ascii=False).encode("utf-8")
+        prepared = self.put_request(sandbox, spec_id, body)
         payload, exchange = self._transport.call(
-            "PUT",
-            self._flow_url(f"/flowSpecs/{_segment(spec_id)}"),
+            prepared.method,
+            prepared.url,
             headers=lambda: self._headers(sandbox, json_body=True),
-            data=body,
+            data=prepared.body.encode("utf-8"),
             idempotent=False,
             on_unauthorized=self._renew,
         )
@@ -195,17 +246,9 @@ class FlowServiceClient:
 
     # --- plumbing ------------------------------------------------------------------------------
     def _headers(self, sandbox: str | None, *, json_body: bool = False) -> dict[str, str]:
-        headers = {
-            "Authorization": f"Bearer {self._auth.token()}",
-            "x-api-key": self.client_id,
-            "x-gw-ims-org-id": self.org_id,
-            "Accept": "application/json",
-        }
-        if sandbox is not None:
-            headers["x-sandbox-name"] = sandbox.strip().lower()
-        if json_body:
-            headers["Content-Type"] = "application/json"
-        return headers
+        return request_headers(
+            token=self._auth.token(), api_key=self.client_id, org_id=self.org_id, sandbox=sandbox, json_body=json_body
+        )
 
     def _renew(self, sent_headers: dict[str, str]) -> None:
         self._auth.invalidate(sent_headers.get("Authorization", "").removeprefix("Bearer "))

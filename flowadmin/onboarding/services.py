@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from flowadmin import documents
 from flowadmin.catalog.lookup import connection_specs_look_up
 from flowadmin.catalog.models import Sandbox
 from flowadmin.changes import policy
@@ -21,7 +22,6 @@ from flowadmin.changes import services as changes
 from flowadmin.changes.common import flow_service
 from flowadmin.changes.ids import normalise
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents
 from flowadmin.onboarding.rules import Source
 from flowadmin.onboarding.selectors import source_cached
 from flowadmin.rollouts import services as rollouts

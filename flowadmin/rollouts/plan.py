@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flowadmin import documents
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
 from flowadmin.changes.ids import IdContext, IdList, ids_apply, ids_check, ids_text, max_ids
 from flowadmin.changes.lookups import context_looked_up
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents
 
 UNKNOWN_HERE = "{id} is not a connection spec of sandbox “{sandbox}” (as last synced)."
 REMOTE_UNKNOWN_HERE = (

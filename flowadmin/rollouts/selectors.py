@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from flowadmin import documents
 from flowadmin.accounts.roles import APPROVE_CHANGE
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, Sandbox
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents
 from flowadmin.rollouts.models import Rollout, RolloutApproval, RolloutStep
 
 ROLLOUT_NOT_FOUND = "No rollout #{pk}."

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from flowadmin import documents
 from flowadmin.catalog.names import names_for
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
@@ -26,7 +27,6 @@ from flowadmin.changes.forms import ApproveForm
 from flowadmin.changes.impact import Impact
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents
 from flowadmin.policy.rules import Requirement
 from flowadmin.rollouts import plan, policy, selectors, services
 from flowadmin.rollouts.forms import RejectForm, RolloutForm

@@ -29,7 +29,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from flowadmin.catalog.names import NO_NAMES, short_id
+from flowadmin.catalog.names import NO_NAMES
+from flowadmin.catalog.names import short_id as id_short
 from flowadmin.catalog.providers import provider_name
 from flowadmin.panels import registered as registered_panels
 
@@ -82,9 +83,10 @@ def short_id(value, empty: str = "—") -> str:
     if not value:
         return format_html('<span class="muted">{}</span>', empty)
     text = str(value)
-    if len(text) <= 12:
+    short = id_short(text)
+    if short == text:
         return format_html("<code>{}</code>", text)
-    return format_html('<code title="{}">{}…</code>', text, text[:8])
+    return format_html('<code title="{}">{}</code>', text, short)
 
 
 @register.simple_tag
@@ -125,7 +127,7 @@ def spec_ref(spec_id, names=None, empty: str = "—") -> str:
         'aria-label="Copy the id of {}">Copy</button></span>',
         name,
         spec_id,
-        short_id(spec_id),
+        id_short(spec_id),
         spec_id,
         name,
     )
@@ -186,7 +188,7 @@ def pre_text(value) -> str:
 
 @register.simple_tag
 def diff_block(lines, label: str = "", empty: str = "") -> str:
-    """A line diff (`flowadmin.flowservice.documents.DiffLine` items) as one <pre class="diff">, each
+    """A line diff (`flowadmin.documents.DiffLine` items) as one <pre class="diff">, each
     line a span marked by its kind (CSS adds a sign beside the colours); ``empty`` when there are none.
 
     Built in one pass: a whole document's diff has tens of thousands of lines, and one template

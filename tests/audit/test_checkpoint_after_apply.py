@@ -6,12 +6,13 @@ import logging
 import pytest
 from django.core.management import call_command
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditCheckpoint, AuditEvent
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from tests.changes.factories import propose
 from tests.fixtures.emulator import GENERIC_STREAMING_ID, NEW_STREAMING_SOURCE_ID
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog import sync
 from flowadmin.catalog.models import (
@@ -25,7 +26,6 @@ from flowadmin.catalog.services import (
     sandboxes_sync,
     sync_run_start,
 )
-from flowadmin.flowservice import documents
 from tests.catalog.fakes import HTTP_API, S3, STREAMING_ID, UNKNOWN_ID, flow_spec
 
 REST_ID = "6499120c-0b15-42dc-936e-847ea3c24d72"

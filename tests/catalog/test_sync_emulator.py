@@ -10,11 +10,12 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog import selectors
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, Sandbox, SyncRun
 from flowadmin.catalog.services import sandbox_sync, sandboxes_sync, sync_run_start
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from flowadmin.flowservice.client import FlowServiceClient
 from tests.fixtures.emulator import FLOW_SPECS, GENERIC_STREAMING_ID, NEW_STREAMING_SOURCE_ID
 

@@ -1,8 +1,8 @@
 """Change requests for tests, made through the services so every table and the audit log stay in step."""
 
+from flowadmin import documents
 from flowadmin.changes.ids import ids_apply
 from flowadmin.changes.services import change_request_propose
-from flowadmin.flowservice import documents
 
 
 def propose(spec, author, *, add=(), remove=(), reason="Onboard the new source"):

@@ -12,7 +12,8 @@ import threading
 from collections import defaultdict
 from contextlib import contextmanager
 
-from flowadmin.flowservice import Exchange, FlowServiceError, OutcomeUnknownError, documents
+from flowadmin import documents
+from flowadmin.flowservice import Exchange, FlowServiceError, OutcomeUnknownError
 
 PLATFORM = "https://platform.example/data/foundation/flowservice"
 

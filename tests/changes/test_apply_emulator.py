@@ -14,13 +14,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
+from flowadmin import documents
 from flowadmin.accounts.roles import APPROVERS_GROUP
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, FlowSpecVersion
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from tests.changes.factories import propose
 from tests.conftest import make_user
 from tests.fixtures.emulator import FLOW_SPECS, GENERIC_STREAMING_ID, NEW_STREAMING_SOURCE_ID

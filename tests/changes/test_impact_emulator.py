@@ -6,6 +6,7 @@ source connections use Braze Currents: two enabled, one disabled (`specs/dataflo
 
 import pytest
 
+from flowadmin import documents
 from flowadmin.accounts.roles import APPROVERS_GROUP, STAFF_GROUP
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec
@@ -14,7 +15,7 @@ from flowadmin.changes import policy, services
 from flowadmin.changes.impact import Impact, impact_check
 from flowadmin.changes.messages import IMPACT_CHANGED
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from tests.changes.factories import propose
 from tests.conftest import make_user
 from tests.fixtures.emulator import CRM_TO_AEP_ID, FLOW_SPECS, FLOWS, GENERIC_STREAMING_ID

@@ -7,11 +7,12 @@ import re
 import pytest
 from django.urls import reverse
 
+from flowadmin import documents
 from flowadmin.accounts.roles import APPROVERS_GROUP, STAFF_GROUP
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from tests.conftest import make_user
 from tests.fixtures.emulator import FLOWS, GENERIC_STREAMING_ID
 

@@ -10,12 +10,13 @@ import html
 import pytest
 from django.urls import reverse
 
+from flowadmin import documents
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services
 from flowadmin.changes.ids import FOUND_NOW, LOOKUP_FAILED, REMOTE_UNKNOWN
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from flowadmin.rollouts import services as rollouts
 from flowadmin.rollouts.plan import FOUND_NOW_HERE, rollout_plan
 from flowadmin.rollouts.selectors import rollout_candidates

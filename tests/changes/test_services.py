@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, FlowSpecVersion
 from flowadmin.changes import services
@@ -31,7 +32,6 @@ from flowadmin.changes.services import (
     ChangeRequestForbidden,
     ProposalError,
 )
-from flowadmin.flowservice import documents
 from tests.catalog.factories import make_flowspec
 from tests.changes.conftest import (
     ACME_EVENTS,

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.changes import preview, views
@@ -25,7 +26,6 @@ from flowadmin.changes.services import (
     change_request_reject,
     change_request_withdraw,
 )
-from flowadmin.flowservice import documents
 from tests.changes.conftest import ACME_EVENTS, ACME_LOYALTY, BRAZE, CUSTOMER_IO, DATA_LAKE, SEGMENT, STREAMING_ID
 from tests.changes.factories import propose
 from tests.changes.fakes import server_error

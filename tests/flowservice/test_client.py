@@ -8,8 +8,8 @@ from email.utils import format_datetime
 import pytest
 import requests
 
+from flowadmin.documents import put_body, source_ids, with_source_ids
 from flowadmin.flowservice import Exchange, FlowServiceError, OutcomeUnknownError
-from flowadmin.flowservice.documents import READ_ONLY_FIELDS, put_body, source_ids, with_source_ids
 from flowadmin.flowservice.errors import (
     CODE_FOREIGN_LINK,
     CODE_MALFORMED,
@@ -171,20 +171,38 @@ def test_spec_ids_cannot_change_the_path(client, fake):
     assert fake.calls("GET")[0].url == FLOW + "/flowSpecs/..%2FconnectionSpecs"
 
 
-def test_put_flow_spec_sends_the_body_without_metadata_and_returns_the_answer(client, fake):
+def test_put_flow_spec_sends_the_body_as_given_and_returns_the_answer(client, fake):
     document = client.get_flow_spec("dev", STREAMING_ID)
-    proposed = with_source_ids(document, [*source_ids(document), NEW_SOURCE_ID])
+    proposed = put_body(with_source_ids(document, [*source_ids(document), NEW_SOURCE_ID]))
     answer = client.put_flow_spec("dev", STREAMING_ID, proposed)
     (put,) = fake.calls("PUT")
     assert put.url == FLOW + f"/flowSpecs/{STREAMING_ID}"
     assert put.headers["Content-Type"] == "application/json"
     assert put.headers["x-sandbox-name"] == "dev"
     sent = json.loads(put.body)
-    assert sent == put_body(proposed)
-    assert list(sent) == list(put_body(proposed))  # key order kept
-    assert not READ_ONLY_FIELDS & sent.keys()
+    assert sent == proposed
+    assert list(sent) == list(proposed)  # key order kept
     assert answer["sourceConnectionSpecIds"][-1] == NEW_SOURCE_ID
     assert answer["updatedAt"] == 1700000000000
+
+
+def test_the_prepared_put_is_what_is_sent_but_for_the_masked_secrets(client, fake):
+    body = put_body(client.get_flow_spec("dev", STREAMING_ID))
+    prepared = client.put_request("dev", STREAMING_ID, body)
+    client.put_flow_spec("dev", STREAMING_ID, body)
+    (put,) = fake.calls("PUT")
+
+    assert (prepared.method, prepared.url, prepared.body.encode("utf-8")) == ("PUT", put.url, put.body)
+    secrets = {"Authorization", "x-api-key"}
+    sent = {name: value for name, value in put.headers.items() if name in prepared.headers}
+    assert sorted(sent) == sorted(prepared.headers), "the same headers"
+    assert {k: v for k, v in sent.items() if k not in secrets} == {
+        k: v for k, v in prepared.headers.items() if k not in secrets
+    }
+    assert prepared.headers["Authorization"] == "Bearer ***" and prepared.headers["x-api-key"] == "***"
+    assert sent["Authorization"] != prepared.headers["Authorization"]
+    curl = prepared.curl()
+    assert curl.startswith(f"curl -X PUT {put.url} ") and "Bearer ***" in curl
 
 
 def test_put_flow_spec_accepts_a_bare_answer(client, fake):

@@ -7,8 +7,8 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from flowadmin.documents import json_patch, put_body, source_ids, validate_document, with_source_ids
 from flowadmin.flowservice import FlowServiceClient, FlowServiceError, OutcomeUnknownError, client_options, get_client
-from flowadmin.flowservice.documents import json_patch, put_body, source_ids, validate_document, with_source_ids
 from flowadmin.flowservice.errors import TITLE_MALFORMED
 from tests.fixtures.emulator import FLOW_SPECS, GENERIC_STREAMING_ID, NEW_STREAMING_SOURCE_ID
 

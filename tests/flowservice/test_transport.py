@@ -149,7 +149,7 @@ def test_a_put_to_a_closed_port_is_retried_then_fails_without_unknown_outcome(lo
     waits = []
     client = client_for(loopback.url, waits)
     client.auth.token()
-    client.flow_service_url = f"http://127.0.0.1:{free_port()}/data/foundation/flowservice"
+    client.platform_url = f"http://127.0.0.1:{free_port()}"
     with client.recording() as exchanges, pytest.raises(FlowServiceError) as caught:
         client.put_flow_spec("dev", STREAMING_ID, streaming_spec())
     assert not isinstance(caught.value, OutcomeUnknownError)

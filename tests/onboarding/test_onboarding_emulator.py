@@ -5,11 +5,12 @@ import html
 import pytest
 from django.urls import reverse
 
+from flowadmin import documents
 from flowadmin.catalog.models import ConnectionSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services as changes
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from flowadmin.onboarding.services import LOOKUP_FAILED, REMOTE_UNKNOWN
 from flowadmin.rollouts import services as rollouts
 from flowadmin.rollouts.models import Rollout

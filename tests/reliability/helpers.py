@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 from django.core.management import call_command
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, SyncRun
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import close_clients, documents
+from flowadmin.flowservice import close_clients
 from tests.fixtures.emulator import FLOW_SPECS, GENERIC_STREAMING_ID
 
 STREAMING_ID = GENERIC_STREAMING_ID  # GenericStreamingAEP

@@ -11,13 +11,14 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from flowadmin import documents
 from flowadmin.accounts.roles import APPROVERS_GROUP
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services, views
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from tests.changes.factories import propose
 from tests.conftest import make_user
 from tests.fixtures.emulator import CONNECTION_SPECS, FLOW_SPECS

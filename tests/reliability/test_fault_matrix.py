@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 import pytest
 from django.core.management import CommandError, call_command
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, Sandbox
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services, views
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from tests.changes.factories import propose
 from tests.fixtures.emulator import FLOW_SPECS
 from tests.reliability.helpers import (

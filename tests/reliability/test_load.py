@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from flowadmin.flowservice import documents
+from flowadmin import documents
 from tests.e2e.emulator_api import EmulatorApi
 from tests.fixtures.emulator import FLOW_SPECS
 from tests.reliability.conftest import LOAD_REPORT

@@ -13,11 +13,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
+from flowadmin import documents
 from flowadmin.accounts.roles import APPROVERS_GROUP
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, FlowSpecVersion
 from flowadmin.catalog.services import sandbox_sync, sandboxes_discover
-from flowadmin.flowservice import documents, get_client
+from flowadmin.flowservice import get_client
 from flowadmin.rollouts import services
 from flowadmin.rollouts.models import Rollout
 from tests.conftest import make_user

@@ -3,10 +3,10 @@
 import pytest
 from django.utils import timezone
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.changes import services as changes_services
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import documents
 from flowadmin.rollouts import policy, selectors, services
 from flowadmin.rollouts.models import Rollout, RolloutApproval
 from flowadmin.rollouts.plan import NOTHING_HERE, OPEN_HERE, UNKNOWN_HERE

@@ -16,11 +16,12 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecVersion, Sandbox, SyncRun
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.emulator import services as emulator_services
-from flowadmin.flowservice import FlowServiceClient, FlowServiceError, client_options, documents, get_client
+from flowadmin.flowservice import FlowServiceClient, FlowServiceError, client_options, get_client
 from flowadmin.ops.logs import JsonFormatter
 from tests.reliability.helpers import (
     ACME_EVENTS,

@@ -1,4 +1,4 @@
-from flowadmin.flowservice import documents
+from flowadmin import documents
 
 
 def test_line_diff_of_a_large_document_shows_just_the_added_id():

@@ -6,8 +6,8 @@ import jsonpatch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowadmin.flowservice import documents
-from flowadmin.flowservice.documents import (
+from flowadmin import documents
+from flowadmin.documents import (
     READ_ONLY_FIELDS,
     DiffLine,
     canonical_json,
@@ -338,13 +338,13 @@ def test_a_document_that_is_not_an_object_is_refused():
 def test_the_schema_is_valid_draft_2020_12_and_compiled_once():
     schema = json.loads(documents.SCHEMA_PATH.read_text())
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert documents._validator() is documents._validator()
+    assert documents.schema._validator() is documents.schema._validator()
 
 
 @settings(deadline=None, max_examples=100)
 @given(json_documents, st.dictionaries(st.sampled_from(sorted(READ_ONLY_FIELDS)), json_values, max_size=3))
 def test_a_kept_printed_document_is_exactly_its_pretty_json_metadata_included(document, metadata):
-    from flowadmin.flowservice.documents import pretty_text_kept, printed_forget
+    from flowadmin.documents import pretty_text_kept, printed_forget
 
     printed_forget()
     full = {**document, **metadata}
@@ -356,7 +356,7 @@ def test_a_kept_printed_document_is_exactly_its_pretty_json_metadata_included(do
 
 
 def test_a_document_is_printed_once_per_content_for_every_page_that_shows_it(monkeypatch):
-    from flowadmin.flowservice import documents as module
+    from flowadmin.documents import diff as module
 
     module.printed_forget()
     printed: list[str] = []

@@ -1,0 +1,72 @@
+"""The PUT body of a flow spec document, its canonical text and hash, and its source ids.
+
+A flow spec PUT is a full replacement, so the body must be the current remote document minus the
+read-only metadata the server adds, with nothing else lost: unknown fields go back unchanged and in
+their order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+READ_ONLY_FIELDS: frozenset[str] = frozenset(
+    {
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+        "createdClient",
+        "updatedClient",
+        "sandboxId",
+        "sandboxName",
+        "imsOrgId",
+        "etag",
+        "_links",
+        "_page",
+    }
+)
+SOURCE_IDS_FIELD = "sourceConnectionSpecIds"
+
+
+def put_body(document: dict) -> dict:
+    """The document as a PUT must send it: read-only metadata dropped, everything else kept in order.
+
+    A new top-level dict whose values are ``document``'s own (not copies): treat both as read-only.
+    """
+    return {key: value for key, value in document.items() if key not in READ_ONLY_FIELDS}
+
+
+def canonical_json(document: Any) -> str:
+    """Sorted keys, compact separators: equal documents give equal text (metadata is kept)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def pretty_json(document: Any) -> str:
+    """Sorted keys, indented by 2: the text line diffs are made of."""
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def content_hash(document: dict) -> str:
+    """sha256 (hex) of what a PUT would send, independent of metadata and key order."""
+    return hashlib.sha256(canonical_json(put_body(document)).encode("utf-8")).hexdigest()
+
+
+def source_ids(document: dict) -> list[str]:
+    """The document's ``sourceConnectionSpecIds`` (a new list; empty when absent or not a list)."""
+    ids = document.get(SOURCE_IDS_FIELD)
+    return list(ids) if isinstance(ids, list) else []
+
+
+def with_source_ids(document: dict, ids: Iterable[str]) -> dict:
+    """A new document equal to ``document`` but for ``sourceConnectionSpecIds``, which becomes ``ids``.
+
+    The field keeps its place among the keys (it is appended when the document had none).
+    The other values are ``document``'s own, not copies (a deep copy of a 1 MB document costs more
+    than the rest of a preview): treat both as read-only.
+    """
+    new = dict(document)
+    new[SOURCE_IDS_FIELD] = list(ids)
+    return new
