@@ -17,6 +17,7 @@ from django.db import OperationalError
 
 from flowadmin.audit.correlation import correlation, correlation_id_current
 from flowadmin.rollouts.models import Rollout
+from flowadmin.rollouts.running import run_claimed
 from flowadmin.tasks.queue import enqueue, retrying
 
 
@@ -36,12 +37,10 @@ def rollout_run_enqueue(*, rollout: Rollout, actor, token: str) -> Rollout:
 @retrying(on=(OperationalError,), attempts=5)
 def rollout_run(rollout_pk: int, actor_pk: int | None, token: str, correlation_id: str | None = None) -> str:
     """Apply the steps of a rollout whose run ``token`` claimed; nothing when the claim is no longer held."""
-    from flowadmin.rollouts import services  # services enqueue this task: imported when it runs
-
     rollout = Rollout.objects.filter(pk=rollout_pk, status=Rollout.Status.APPLYING, run_token=token).first()
     if rollout is None:
         return f"Rollout #{rollout_pk}: this run's claim is no longer held (finished, or taken over): nothing to do."
     actor = get_user_model().objects.filter(pk=actor_pk).first() if actor_pk is not None else None
     with correlation(correlation_id):
-        after = services._run(rollout=rollout, actor=actor, token=token)
+        after = run_claimed(rollout=rollout, actor=actor, token=token)
     return f"Rollout #{rollout_pk}: {after.status}."

@@ -7,6 +7,7 @@ from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.changes import services as changes_services
 from flowadmin.changes.models import ChangeRequest
+from flowadmin.rollouts import common as rollout_common
 from flowadmin.rollouts import policy, selectors, services
 from flowadmin.rollouts.models import Rollout, RolloutApproval
 from flowadmin.rollouts.plan import NOTHING_HERE, OPEN_HERE, UNKNOWN_HERE
@@ -332,7 +333,7 @@ def test_of_two_resumes_only_the_one_holding_the_claim_runs(remote, staff_user, 
     rollout = propose(staff_user, sandboxes=["dev", "stage"])
     remote.fail_in("dev", "put", server_error(503))
     stopped = approve(rollout, approver_user)
-    assert services._claim(stopped, from_statuses=("stopped",)) is not None  # another click got there first
+    assert rollout_common.claim(stopped, from_statuses=("stopped",)) is not None  # another click got there first
 
     with pytest.raises(RolloutConflict):
         services.rollout_resume(rollout=stopped, approver=second_approver)
@@ -345,7 +346,7 @@ def test_a_run_that_died_is_taken_over_by_resume_after_the_grace_period(
     remote, settings, staff_user, approver_user, second_approver
 ):
     rollout = propose(staff_user, sandboxes=["dev", "stage"])
-    services._claim(rollout, from_statuses=("pending",))  # a run that never came back
+    rollout_common.claim(rollout, from_statuses=("pending",))  # a run that never came back
     settings.FLOWADMIN_APPLY_GRACE_SECONDS = 0
     RolloutApproval.objects.create(
         rollout=rollout, approver=approver_user, approver_username="approver", digest=rollout.digest
