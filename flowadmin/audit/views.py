@@ -8,7 +8,6 @@ from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpRespon
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -18,6 +17,7 @@ from flowadmin.audit.forms import AuditFilterForm
 from flowadmin.audit.integrity import audit_integrity
 from flowadmin.audit.names import page_names
 from flowadmin.audit.selectors import PAGE_SIZE, audit_event_detail, audit_event_export, audit_event_page
+from flowadmin.pages import is_fragment, render_page_or_fragment
 
 INVALID_FILTERS = "Invalid filter values."
 CURSOR_PARAMS = ("before", "after")
@@ -42,14 +42,9 @@ def index(request):
         return HttpResponse(status=204)
     names = page_names(page.events) if page is not None else None
     context = {"form": form, "page": page, "page_size": PAGE_SIZE, "names": names}
-    template = "audit/index.html"
-    if request.htmx and not request.htmx.history_restore_request:
-        template += "#results"
-    else:
+    if not is_fragment(request):
         context["integrity"] = audit_integrity()
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_fragment(request, "audit/index.html", "results", context)
 
 
 @never_cache

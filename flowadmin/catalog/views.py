@@ -2,14 +2,14 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from flowadmin.audit.correlation import correlation_id_current
 from flowadmin.catalog import selectors
 from flowadmin.catalog.services import sync_run_start
 from flowadmin.documents import pretty_text_kept
+from flowadmin.pages import is_fragment, render_page_or_fragment
 
 PAGE_SIZE = 100
 SANDBOX_PAGE_SIZE = 25
@@ -27,16 +27,6 @@ FLOWSPEC_COLUMNS = [
 ]
 
 
-def _htmx_fragment(request) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _render(request, template: str, fragment: str, context: dict):
-    if _htmx_fragment(request):
-        template = f"{template}#{fragment}"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _sandboxes_context(request, run) -> dict:
@@ -62,14 +52,14 @@ def _sandboxes_fragment(request) -> str:
 @require_GET
 def sandboxes(request):
     context = _sandboxes_context(request, selectors.sync_run_latest_active())
-    return _render(request, "catalog/sandboxes.html", _sandboxes_fragment(request), context)
+    return render_page_or_fragment(request, "catalog/sandboxes.html", _sandboxes_fragment(request), context)
 
 
 @require_GET
 def sync_run(request, pk: int):
     """One sync run's progress: the page without JavaScript, the polled fragment with htmx."""
     context = _sandboxes_context(request, selectors.sync_run_get(pk=pk))
-    return _render(request, "catalog/sandboxes.html", "sync-progress", context)
+    return render_page_or_fragment(request, "catalog/sandboxes.html", "sync-progress", context)
 
 
 @require_POST
@@ -78,9 +68,9 @@ def sync(request, sandbox: str | None = None):
     name = selectors.sandbox_get(name=sandbox).name if sandbox is not None else None
     started = sync_run_start(sandbox_name=name, actor=request.user, correlation_id=correlation_id_current())
     notice = "" if started.created else SYNC_ALREADY_RUNNING
-    if _htmx_fragment(request):
+    if is_fragment(request):
         context = {**_sandboxes_context(request, started.run), "notice": notice}
-        return render(request, "catalog/sandboxes.html#sync-progress", context)
+        return render_page_or_fragment(request, "catalog/sandboxes.html", "sync-progress", context)
     if notice:
         messages.info(request, notice)
     return redirect("catalog:sync_run", pk=started.run.pk)
@@ -114,7 +104,7 @@ def flowspecs(request, sandbox: str):
         "page": page,
         "columns": _sort_columns(sort),
     }
-    return _render(request, "catalog/flowspecs.html", "results", context)
+    return render_page_or_fragment(request, "catalog/flowspecs.html", "results", context)
 
 
 @require_GET
@@ -132,4 +122,4 @@ def flowspec(request, sandbox: str, spec_id: str):
         "diff": diff,
         "pretty_document": pretty_text_kept(spec.document, spec.content_hash).text,
     }
-    return _render(request, "catalog/flowspec.html", "versions", context)
+    return render_page_or_fragment(request, "catalog/flowspec.html", "versions", context)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from flowadmin import documents
+from flowadmin.action_pages import ActionPages
 from flowadmin.catalog import selectors as catalog_selectors
 from flowadmin.catalog.names import names_for
 from flowadmin.changes import lookups, policy, preview, selectors, services
@@ -23,7 +24,7 @@ from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.changes.proposal_checks import change_request_impact, proposal_checks
-from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
+from flowadmin.pages import is_fragment, vary_on_htmx
 
 NEEDS_PROPOSE = policy.NOT_PROPOSER
 NEEDS_APPROVE = policy.NOT_APPROVER

@@ -14,12 +14,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from flowadmin.action_pages import ActionPages
 from flowadmin.changes import policy
 from flowadmin.changes.errors import ChangeRequestForbidden
 from flowadmin.onboarding import selectors, services
 from flowadmin.onboarding.forms import OnboardForm, SourceForm
 from flowadmin.rollouts.errors import RolloutForbidden
-from flowadmin.views_support import ActionPages
 
 PAGES = ActionPages(
     refused_template="changes/refused.html",

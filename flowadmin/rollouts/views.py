@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh
 
 from flowadmin import documents
+from flowadmin.action_pages import ActionPages
 from flowadmin.catalog.names import names_for
 from flowadmin.changes import preview
 from flowadmin.changes import selectors as changes_selectors
@@ -27,12 +28,12 @@ from flowadmin.changes.forms import ApproveForm
 from flowadmin.changes.impact import Impact
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
+from flowadmin.pages import is_fragment, render_page_or_fragment, vary_on_htmx
 from flowadmin.policy.rules import Requirement
 from flowadmin.rollouts import plan, policy, selectors, services
 from flowadmin.rollouts.forms import RejectForm, RolloutForm
 from flowadmin.rollouts.models import Rollout, RolloutStep
 from flowadmin.rollouts.plan_impacts import plan_rows
-from flowadmin.views_support import ActionPages, is_fragment, vary_on_htmx
 
 NEEDS_PROPOSE = policy.NOT_PROPOSER
 NEEDS_APPROVE = policy.NOT_APPROVER
@@ -129,8 +130,7 @@ def preview_view(request):
     """The per-sandbox preview: the fragment for htmx, the whole form page without. Saves nothing."""
     candidates = selectors.rollout_candidates_or_404(spec_id=request.POST.get("spec_id", ""))
     form = RolloutForm(request.POST, candidates=candidates)
-    template = "rollouts/new.html#plan" if is_fragment(request) else "rollouts/new.html"
-    return vary_on_htmx(render(request, template, _new_context(form, submitted=False)))
+    return render_page_or_fragment(request, "rollouts/new.html", "plan", _new_context(form, submitted=False))
 
 
 # --- list ------------------------------------------------------------------------------------------
@@ -375,9 +375,8 @@ def rebase(request, pk: int, position: int):
 @require_GET
 def drift(request, spec_id: str):
     matrix = selectors.flowspec_drift(spec_id=spec_id, reference=request.GET.get("reference"))
-    template = "rollouts/drift.html#matrix" if is_fragment(request) else "rollouts/drift.html"
     names = names_for(
         connection_specs=[spec_id for column in matrix.columns for spec_id in (*column.to_add, *column.to_remove)],
         sandboxes=[column.sandbox.name for column in matrix.columns],
     )
-    return vary_on_htmx(render(request, template, {"drift": matrix, "names": names}))
+    return render_page_or_fragment(request, "rollouts/drift.html", "matrix", {"drift": matrix, "names": names})

@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from flowadmin.accounts.roles import APPROVE_CHANGE
+from flowadmin.pages import render_page_or_fragment
 from flowadmin.tasks.status import tasks_overview
-from flowadmin.views_support import is_fragment, vary_on_htmx
 
 NEEDS_APPROVE = "The background tasks page is for approvers (and superusers)."
 
@@ -16,5 +16,4 @@ NEEDS_APPROVE = "The background tasks page is for approvers (and superusers)."
 def overview(request):
     if not request.user.has_perm(APPROVE_CHANGE):
         return render(request, "tasks/refused.html", {"message": NEEDS_APPROVE}, status=403)
-    template = "tasks/overview.html#figures" if is_fragment(request) else "tasks/overview.html"
-    return vary_on_htmx(render(request, template, {"overview": tasks_overview()}))
+    return render_page_or_fragment(request, "tasks/overview.html", "figures", {"overview": tasks_overview()})

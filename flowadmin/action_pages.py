@@ -1,5 +1,5 @@
-"""What the change-request and rollout pages share: the 403 page that says why, htmx-aware redirects
-and fragments, and the one shape of every decision they post (approve, reject, withdraw, retry, ...).
+"""What the change-request and rollout decision views share: the 403 page that says why, and the one
+shape of every decision they post (approve, reject, withdraw, retry, ...).
 
 A decision calls one service. The service's "forbidden" error answers the app's 403 page; any other
 error of the app is shown as a message on the subject's page; success says how it went (a message,
@@ -15,28 +15,12 @@ from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
-from django_htmx.http import HttpResponseClientRedirect
+
+from flowadmin.pages import redirect_to
 
 Result = TypeVar("Result")
-
-
-def is_fragment(request: HttpRequest) -> bool:
-    """An htmx request that wants a fragment (a history restore wants the whole page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def redirect_to(request: HttpRequest, url: str) -> HttpResponse:
-    """A redirect htmx follows as a whole-page visit; a plain one without htmx."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def vary_on_htmx(response: HttpResponse) -> HttpResponse:
-    """Marks a response that differs for htmx, so caches keep the fragment and the page apart."""
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 @dataclass(frozen=True)
