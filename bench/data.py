@@ -32,8 +32,8 @@ from flowadmin.audit.chain import event_hash
 from flowadmin.audit.models import GENESIS_HASH, AuditEvent
 from flowadmin.audit.redaction import http_scrubbed
 from flowadmin.audit.services import audit_search_terms_backfill, search_text_for
-from flowadmin.catalog.fields import attachments, document_fields
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
+from flowadmin.catalog.remote_fields import attachments, document_fields
 from flowadmin.changes.models import ChangeRequest, change_digest
 
 SPECS_DIR = Path(settings.BASE_DIR) / "specs"

@@ -7,14 +7,20 @@ from django.conf import settings
 from django.db import transaction
 
 from bench import data
-from flowadmin.emulator.models import ConnectionSpecDocument, FaultRule, FlowSpecDocument, RequestLogEntry, Sandbox
+from flowadmin.emulator.models import (
+    ConnectionSpecDocument,
+    FaultRule,
+    FlowSpecDocument,
+    RemoteSandbox,
+    RequestLogEntry,
+)
 from flowadmin.emulator.services import document_with_metadata
 
 TIMEOUT = 30
 
 
-def _sandbox(name: str, position: int) -> Sandbox:
-    return Sandbox(name=name, title=name.title(), type="development", position=position)
+def _sandbox(name: str, position: int) -> RemoteSandbox:
+    return RemoteSandbox(name=name, title=name.title(), type="development", position=position)
 
 
 def seed(*, sandboxes: dict[str, list[dict]]) -> None:
@@ -26,8 +32,8 @@ def seed(*, sandboxes: dict[str, list[dict]]) -> None:
         FaultRule.objects.all().delete()
         FlowSpecDocument.objects.all().delete()
         ConnectionSpecDocument.objects.all().delete()
-        Sandbox.objects.all().delete()
-        rows = Sandbox.objects.bulk_create([_sandbox(name, n) for n, name in enumerate(sandboxes)])
+        RemoteSandbox.objects.all().delete()
+        rows = RemoteSandbox.objects.bulk_create([_sandbox(name, n) for n, name in enumerate(sandboxes)])
         flow, conn = [], []
         for sandbox in rows:
             for document in sandboxes[sandbox.name]:

@@ -14,14 +14,14 @@ from django.utils import timezone
 
 from flowadmin.audit.services import audit_record
 from flowadmin.catalog.errors import DOCUMENT_WITHOUT_ID, CatalogError
-from flowadmin.catalog.fields import (
+from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
+from flowadmin.catalog.remote_fields import (
     CACHE_FIELDS,
     CONNECTION_SPEC_FIELDS,
     attachments,
     document_fields,
     document_spec_id,
 )
-from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
 from flowadmin.catalog.results import SyncResult
 from flowadmin.documents import content_hash
 

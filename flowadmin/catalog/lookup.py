@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from flowadmin.catalog.fields import connection_spec_fields, document_spec_id
 from flowadmin.catalog.models import ConnectionSpec, Sandbox
+from flowadmin.catalog.remote_fields import connection_spec_fields, document_spec_id
 from flowadmin.flowservice import FlowServiceError, get_client
 
 logger = logging.getLogger("flowadmin.catalog")

@@ -29,8 +29,8 @@ from flowadmin.catalog.errors import (
     UNKNOWN_SANDBOX,
     CatalogError,
 )
-from flowadmin.catalog.fields import CACHE_FIELDS, SANDBOX_NAME, SPEC_ID
 from flowadmin.catalog.leases import sandbox_claim, sandbox_release
+from flowadmin.catalog.remote_fields import CACHE_FIELDS, SANDBOX_NAME, SPEC_ID
 from flowadmin.catalog.results import SyncResult
 from flowadmin.catalog.runs import SyncRunStart, sync_run_execute, sync_run_start
 from flowadmin.catalog.sync import STATE_ACTIVE, STATE_GONE, sandbox_sync, sandboxes_discover, sandboxes_sync

@@ -33,9 +33,9 @@ from flowadmin.catalog.errors import (
     UNKNOWN_SANDBOX,
     CatalogError,
 )
-from flowadmin.catalog.fields import SANDBOX_NAME, clean_text, connection_spec_columns, flow_spec_columns
 from flowadmin.catalog.leases import RELEASED, sandbox_claim, sandbox_release, sandboxes_claim
 from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
+from flowadmin.catalog.remote_fields import SANDBOX_NAME, clean_text, connection_spec_columns, flow_spec_columns
 from flowadmin.catalog.results import SyncResult
 from flowadmin.flowservice import FlowServiceError, get_client, retries_reported
 

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from flowadmin.emulator import selectors
 from flowadmin.emulator.dataflow_bodies import FLOW_READ_ONLY, SOURCE_CONNECTION_READ_ONLY
-from flowadmin.emulator.models import FlowDocument, Sandbox, SourceConnectionDocument
+from flowadmin.emulator.models import FlowDocument, RemoteSandbox, SourceConnectionDocument
 from flowadmin.emulator.services import DocumentNotFound, creation_metadata, epoch_ms
 from flowadmin.emulator.tokens import technical_account_id
 
@@ -137,7 +137,7 @@ def _checked_version(*, what: str, reference: dict, document: dict) -> None:
         raise DataflowRefused(SPEC_VERSION.format(what=what, id=document["id"], have=have, given=given))
 
 
-def source_connection_spec(*, sandbox: Sandbox, body: dict) -> dict:
+def source_connection_spec(*, sandbox: RemoteSandbox, body: dict) -> dict:
     """The connection spec a source connection body names, checked."""
     spec_id = body["connectionSpec"]["id"]
     spec = selectors.connection_spec_document(sandbox=sandbox, spec_id=spec_id)
@@ -154,7 +154,7 @@ class FlowReferences:
     target_spec_version: str
 
 
-def flow_references(*, sandbox: Sandbox, body: dict) -> FlowReferences:
+def flow_references(*, sandbox: RemoteSandbox, body: dict) -> FlowReferences:
     """The flow spec and source connections a dataflow body names, checked against each other."""
     flow_spec_id = body["flowSpec"]["id"]
     flow_spec = selectors.flowspec_document(sandbox=sandbox, spec_id=flow_spec_id)
@@ -183,7 +183,7 @@ def flow_references(*, sandbox: Sandbox, body: dict) -> FlowReferences:
 
 
 # --- writes ----------------------------------------------------------------------------------
-def source_connection_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
+def source_connection_create(*, sandbox: RemoteSandbox, body: dict, client_id: str) -> dict:
     """Create a source connection (the body must already be valid); raises DataflowRefused."""
     spec = source_connection_spec(sandbox=sandbox, body=body)
     now, resource_id = epoch_ms(), str(uuid.uuid4())
@@ -199,7 +199,7 @@ def source_connection_create(*, sandbox: Sandbox, body: dict, client_id: str) ->
     return row.document
 
 
-def flow_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
+def flow_create(*, sandbox: RemoteSandbox, body: dict, client_id: str) -> dict:
     """Create an enabled dataflow (the body must already be valid); raises DataflowRefused."""
     references = flow_references(sandbox=sandbox, body=body)
     now, resource_id = epoch_ms(), str(uuid.uuid4())
@@ -217,7 +217,7 @@ def flow_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
     return row.document
 
 
-def flow_state_change(*, sandbox: Sandbox, flow_id: str, op: str, if_match: str, client_id: str) -> dict:
+def flow_state_change(*, sandbox: RemoteSandbox, flow_id: str, op: str, if_match: str, client_id: str) -> dict:
     """Enable or disable a dataflow (`POST /flows/{id}/action?op=`); `if_match` must be its etag, "*" or ""."""
     state = OPERATIONS.get(op.strip().lower())
     if state is None:

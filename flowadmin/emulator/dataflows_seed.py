@@ -19,7 +19,7 @@ from flowadmin.emulator.models import (
     ConnectionSpecDocument,
     FlowDocument,
     FlowSpecDocument,
-    Sandbox,
+    RemoteSandbox,
     SourceConnectionDocument,
 )
 from flowadmin.emulator.services import epoch_ms, seed_metadata
@@ -49,7 +49,7 @@ class Specs:
     flow_specs: dict[str, dict]
 
     @classmethod
-    def of(cls, sandbox: Sandbox) -> Specs:
+    def of(cls, sandbox: RemoteSandbox) -> Specs:
         return cls(
             connection_specs={
                 row.spec_id: row.document for row in ConnectionSpecDocument.objects.filter(sandbox=sandbox)
@@ -58,7 +58,7 @@ class Specs:
         )
 
 
-def _source_row(sandbox: Sandbox, specs: Specs, entry: dict, created: int) -> SourceConnectionDocument:
+def _source_row(sandbox: RemoteSandbox, specs: Specs, entry: dict, created: int) -> SourceConnectionDocument:
     spec_id = entry["connectionSpec"]["id"].lower()
     if spec_id not in specs.connection_specs:
         raise SeedError(
@@ -76,7 +76,9 @@ def _source_row(sandbox: Sandbox, specs: Specs, entry: dict, created: int) -> So
     return row
 
 
-def _flow_row(sandbox: Sandbox, specs: Specs, entry: dict, sources: dict[str, dict], created: int) -> FlowDocument:
+def _flow_row(
+    sandbox: RemoteSandbox, specs: Specs, entry: dict, sources: dict[str, dict], created: int
+) -> FlowDocument:
     flow_id, name = entry["id"].lower(), entry["name"]
     spec_id = entry["flowSpec"]["id"].lower()
     flow_spec = specs.flow_specs.get(spec_id)
@@ -112,7 +114,7 @@ def _flow_row(sandbox: Sandbox, specs: Specs, entry: dict, sources: dict[str, di
 
 def dataflow_rows(
     *,
-    sandbox: Sandbox,
+    sandbox: RemoteSandbox,
     source_connections: list[dict],
     flows: list[dict],
     created_at_ms: int,
@@ -179,7 +181,7 @@ def _made_up(index: int, flow_spec: dict, connection_spec_id: str) -> tuple[dict
     return source, flow
 
 
-def flows_generate(*, sandbox: Sandbox, count: int, flow_spec_ids: list[str] | None = None) -> list[str]:
+def flows_generate(*, sandbox: RemoteSandbox, count: int, flow_spec_ids: list[str] | None = None) -> list[str]:
     """Add `count` dataflows to a sandbox, each with its own source connection; returns their ids.
 
     Dataflows go round the sandbox's flow specs (or `flow_spec_ids`) and each one's source

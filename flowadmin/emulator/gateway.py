@@ -31,7 +31,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from flowadmin.emulator import errors, selectors, services
-from flowadmin.emulator.models import FaultRule, Sandbox
+from flowadmin.emulator.models import FaultRule, RemoteSandbox
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Call:
     path: str
     sandbox_name: str
     client_id: str = ""
-    sandbox: Sandbox | None = None
+    sandbox: RemoteSandbox | None = None
 
 
 def relative_path(request: HttpRequest) -> str:

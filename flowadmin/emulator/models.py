@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 
-class Sandbox(models.Model):
+class RemoteSandbox(models.Model):
     class Type(models.TextChoices):
         PRODUCTION = "production"
         DEVELOPMENT = "development"
@@ -69,7 +69,7 @@ class _DocumentText:
 class _Document(_DocumentText, models.Model):
     """A JSON document per sandbox, addressed by its Adobe id."""
 
-    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="+")
+    sandbox = models.ForeignKey(RemoteSandbox, on_delete=models.CASCADE, related_name="+")
     spec_id = models.CharField(max_length=64)
     name = models.CharField(max_length=255)
     provider_id = models.CharField(max_length=64, blank=True)
@@ -101,7 +101,7 @@ class ConnectionSpecDocument(_Document):
 class _Instance(_DocumentText, models.Model):
     """A resource a sandbox holds many of (dataflows, source connections), addressed by its Adobe id."""
 
-    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="+")
+    sandbox = models.ForeignKey(RemoteSandbox, on_delete=models.CASCADE, related_name="+")
     resource_id = models.CharField(max_length=64)
     name = models.CharField(max_length=255)
     document_json = models.TextField()

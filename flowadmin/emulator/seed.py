@@ -32,8 +32,8 @@ from flowadmin.emulator.models import (
     FlowDocument,
     FlowSpecDocument,
     IssuedToken,
+    RemoteSandbox,
     RequestLogEntry,
-    Sandbox,
     SourceConnectionDocument,
 )
 
@@ -73,7 +73,7 @@ def dataflow_file(specs_dir: Path | None = None) -> dict[str, dict]:
     return _read(path)["sandboxes"] if path.exists() else {}
 
 
-def _flowspec_for(sandbox: Sandbox, spec: dict, index: int, drift: dict) -> FlowSpecDocument:
+def _flowspec_for(sandbox: RemoteSandbox, spec: dict, index: int, drift: dict) -> FlowSpecDocument:
     body = copy.deepcopy(spec)
     removed = set(drift.get("withoutSourceConnectionSpecIds", {}).get(body["id"], []))
     if removed:
@@ -89,7 +89,7 @@ def _flowspec_for(sandbox: Sandbox, spec: dict, index: int, drift: dict) -> Flow
     return row
 
 
-def _connection_spec_for(sandbox: Sandbox, spec: dict, index: int) -> ConnectionSpecDocument:
+def _connection_spec_for(sandbox: RemoteSandbox, spec: dict, index: int) -> ConnectionSpecDocument:
     created = CONNSPECS_CREATED_AT_MS + index * DAY_MS
     row = ConnectionSpecDocument(sandbox=sandbox, spec_id=spec["id"].lower())
     row.document = services.document_with_metadata(
@@ -118,17 +118,17 @@ def seed_emulator(*, reset: bool = True, specs_dir: Path | None = None) -> SeedS
                 SourceConnectionDocument,
                 FlowSpecDocument,
                 ConnectionSpecDocument,
-                Sandbox,
+                RemoteSandbox,
             ):
                 model.objects.all().delete()
-        existing = {sandbox.name: sandbox for sandbox in Sandbox.objects.all()}
+        existing = {sandbox.name: sandbox for sandbox in RemoteSandbox.objects.all()}
         new_sandboxes = [
-            Sandbox(
+            RemoteSandbox(
                 sandbox_id=entry["id"],
                 name=entry["name"].lower(),
                 title=entry["title"],
                 type=entry["type"],
-                state=entry.get("state", Sandbox.State.ACTIVE),
+                state=entry.get("state", RemoteSandbox.State.ACTIVE),
                 region=entry.get("region", "VA7"),
                 is_default=entry.get("isDefault", False),
                 position=position,
@@ -136,8 +136,8 @@ def seed_emulator(*, reset: bool = True, specs_dir: Path | None = None) -> SeedS
             for position, entry in enumerate(sandbox_files)
             if entry["name"].lower() not in existing
         ]
-        Sandbox.objects.bulk_create(new_sandboxes)
-        sandboxes = {sandbox.name: sandbox for sandbox in Sandbox.objects.all()}
+        RemoteSandbox.objects.bulk_create(new_sandboxes)
+        sandboxes = {sandbox.name: sandbox for sandbox in RemoteSandbox.objects.all()}
         have_flow = set(FlowSpecDocument.objects.values_list("sandbox_id", "spec_id"))
         have_conn = set(ConnectionSpecDocument.objects.values_list("sandbox_id", "spec_id"))
         flow_rows, conn_rows = [], []
@@ -164,7 +164,7 @@ def seed_emulator(*, reset: bool = True, specs_dir: Path | None = None) -> SeedS
     )
 
 
-def _seed_dataflows(sandboxes: dict[str, Sandbox], entries: dict[str, dict]) -> tuple[int, int]:
+def _seed_dataflows(sandboxes: dict[str, RemoteSandbox], entries: dict[str, dict]) -> tuple[int, int]:
     """Add the dataflows and source connections of `specs/dataflows.json` missing from active sandboxes."""
     have = set(SourceConnectionDocument.objects.values_list("resource_id", flat=True))
     have |= set(FlowDocument.objects.values_list("resource_id", flat=True))

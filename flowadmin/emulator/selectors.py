@@ -13,71 +13,71 @@ from flowadmin.emulator.models import (
     FlowDocument,
     FlowSpecDocument,
     IssuedToken,
+    RemoteSandbox,
     RequestLogEntry,
-    Sandbox,
     SourceConnectionDocument,
 )
 from flowadmin.emulator.tokens import TokenClaims, token_decode
 
 
-def sandbox_get(*, name: str) -> Sandbox | None:
+def sandbox_get(*, name: str) -> RemoteSandbox | None:
     # Names are unique: no ordering needed (every emulated call asks this).
-    return next(iter(Sandbox.objects.filter(name=name.lower()).order_by()[:1]), None)
+    return next(iter(RemoteSandbox.objects.filter(name=name.lower()).order_by()[:1]), None)
 
 
-def sandbox_list(*, active_only: bool = False) -> list[Sandbox]:
-    sandboxes = Sandbox.objects.all()
+def sandbox_list(*, active_only: bool = False) -> list[RemoteSandbox]:
+    sandboxes = RemoteSandbox.objects.all()
     if active_only:
-        sandboxes = sandboxes.filter(state=Sandbox.State.ACTIVE)
+        sandboxes = sandboxes.filter(state=RemoteSandbox.State.ACTIVE)
     return list(sandboxes)
 
 
-def flowspec_texts(*, sandbox: Sandbox) -> list[str]:
+def flowspec_texts(*, sandbox: RemoteSandbox) -> list[str]:
     """The sandbox's flow spec documents as stored (JSON text), in the order they were created."""
     return list(FlowSpecDocument.objects.filter(sandbox=sandbox).order_by("id").values_list("document_json", flat=True))
 
 
-def flowspec_document(*, sandbox: Sandbox, spec_id: str) -> dict | None:
+def flowspec_document(*, sandbox: RemoteSandbox, spec_id: str) -> dict | None:
     row = FlowSpecDocument.objects.filter(sandbox=sandbox, spec_id=spec_id.lower()).only("document_json").first()
     return row.document if row else None
 
 
-def connection_spec_texts(*, sandbox: Sandbox) -> list[str]:
+def connection_spec_texts(*, sandbox: RemoteSandbox) -> list[str]:
     """The sandbox's connection spec documents as stored (JSON text), in the order they were created."""
     return list(
         ConnectionSpecDocument.objects.filter(sandbox=sandbox).order_by("id").values_list("document_json", flat=True)
     )
 
 
-def connection_spec_document(*, sandbox: Sandbox, spec_id: str) -> dict | None:
+def connection_spec_document(*, sandbox: RemoteSandbox, spec_id: str) -> dict | None:
     row = ConnectionSpecDocument.objects.filter(sandbox=sandbox, spec_id=spec_id.lower()).only("document_json").first()
     return row.document if row else None
 
 
-def source_connection_texts(*, sandbox: Sandbox) -> list[str]:
+def source_connection_texts(*, sandbox: RemoteSandbox) -> list[str]:
     """The sandbox's source connections as stored (JSON text), in the order they were created."""
     rows = SourceConnectionDocument.objects.filter(sandbox=sandbox).order_by("id")
     return list(rows.values_list("document_json", flat=True))
 
 
-def source_connection_document(*, sandbox: Sandbox, connection_id: str) -> dict | None:
+def source_connection_document(*, sandbox: RemoteSandbox, connection_id: str) -> dict | None:
     rows = SourceConnectionDocument.objects.filter(sandbox=sandbox, resource_id=connection_id.lower())
     row = rows.only("document_json").first()
     return row.document if row else None
 
 
-def source_connection_documents(*, sandbox: Sandbox, ids: list[str]) -> dict[str, dict]:
+def source_connection_documents(*, sandbox: RemoteSandbox, ids: list[str]) -> dict[str, dict]:
     """{id: document} of the sandbox's source connections among ``ids`` (lower case)."""
     rows = SourceConnectionDocument.objects.filter(sandbox=sandbox, resource_id__in=[i.lower() for i in ids])
     return {row.resource_id: row.document for row in rows.only("resource_id", "document_json")}
 
 
-def flow_texts(*, sandbox: Sandbox) -> list[str]:
+def flow_texts(*, sandbox: RemoteSandbox) -> list[str]:
     """The sandbox's dataflows as stored (JSON text), in the order they were created."""
     return list(FlowDocument.objects.filter(sandbox=sandbox).order_by("id").values_list("document_json", flat=True))
 
 
-def flow_document(*, sandbox: Sandbox, flow_id: str) -> dict | None:
+def flow_document(*, sandbox: RemoteSandbox, flow_id: str) -> dict | None:
     row = FlowDocument.objects.filter(sandbox=sandbox, resource_id=flow_id.lower()).only("document_json").first()
     return row.document if row else None
 

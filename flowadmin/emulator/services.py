@@ -19,8 +19,8 @@ from flowadmin.emulator.models import (
     FaultRule,
     FlowSpecDocument,
     IssuedToken,
+    RemoteSandbox,
     RequestLogEntry,
-    Sandbox,
 )
 from flowadmin.emulator.tokens import TOKEN_LIFETIME_S, TokenClaims, technical_account_id, token_encode
 from flowadmin.emulator.validation import METADATA_FIELDS, without_metadata
@@ -93,7 +93,7 @@ def document_with_metadata(body: dict, *, spec_id: str, metadata: dict) -> dict:
     return document
 
 
-def flowspec_replace(*, sandbox: Sandbox, spec_id: str, body: dict, client_id: str) -> dict:
+def flowspec_replace(*, sandbox: RemoteSandbox, spec_id: str, body: dict, client_id: str) -> dict:
     """Full replacement of a flow spec (the body must already be valid); returns the stored document."""
     with transaction.atomic():
         row = FlowSpecDocument.objects.select_for_update().filter(sandbox=sandbox, spec_id=spec_id.lower()).first()
@@ -109,7 +109,7 @@ def flowspec_replace(*, sandbox: Sandbox, spec_id: str, body: dict, client_id: s
     return row.document
 
 
-def stamped_metadata(*, sandbox: Sandbox, created_at: int, updated_at: int, user: str, client_id: str) -> dict:
+def stamped_metadata(*, sandbox: RemoteSandbox, created_at: int, updated_at: int, user: str, client_id: str) -> dict:
     """The read-only metadata of a document, in the order Adobe's answers give it."""
     return {
         "createdAt": created_at,
@@ -124,20 +124,20 @@ def stamped_metadata(*, sandbox: Sandbox, created_at: int, updated_at: int, user
     }
 
 
-def seed_metadata(*, sandbox: Sandbox, created_at: int, updated_at: int) -> dict:
+def seed_metadata(*, sandbox: RemoteSandbox, created_at: int, updated_at: int) -> dict:
     """The metadata of a seeded document: written by Adobe's own connectors client."""
     return stamped_metadata(
         sandbox=sandbox, created_at=created_at, updated_at=updated_at, user=SEED_USER, client_id=SEED_CLIENT
     )
 
 
-def creation_metadata(*, sandbox: Sandbox, client_id: str, now: int) -> dict:
+def creation_metadata(*, sandbox: RemoteSandbox, client_id: str, now: int) -> dict:
     """The read-only metadata the service stamps on a document it creates."""
     user = technical_account_id(client_id)
     return stamped_metadata(sandbox=sandbox, created_at=now, updated_at=now, user=user, client_id=client_id)
 
 
-def flowspec_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
+def flowspec_create(*, sandbox: RemoteSandbox, body: dict, client_id: str) -> dict:
     """Create a flow spec with a new id (the body must already be valid); returns the stored document."""
     spec_id, now = str(uuid.uuid4()), epoch_ms()
     row = FlowSpecDocument(sandbox=sandbox, spec_id=spec_id, updated_at_ms=now)
@@ -147,7 +147,7 @@ def flowspec_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
     return row.document
 
 
-def connection_spec_create(*, sandbox: Sandbox, body: dict, client_id: str) -> dict:
+def connection_spec_create(*, sandbox: RemoteSandbox, body: dict, client_id: str) -> dict:
     """Create a connection spec in one sandbox with a new id (the body must already be valid)."""
     spec_id = str(uuid.uuid4())
     row = ConnectionSpecDocument(sandbox=sandbox, spec_id=spec_id)

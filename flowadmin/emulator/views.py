@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from flowadmin.emulator import answers, errors, selectors, services
 from flowadmin.emulator.answers import invalid, json_body, not_allowed
 from flowadmin.emulator.gateway import endpoint
-from flowadmin.emulator.models import Sandbox
+from flowadmin.emulator.models import RemoteSandbox
 from flowadmin.emulator.tokens import TOKEN_LIFETIME_S
 from flowadmin.emulator.validation import CREATE_REQUIRED, connection_spec_body_errors, flowspec_body_errors, is_uuid
 
@@ -189,7 +189,7 @@ def _sandbox_answer(request: HttpRequest, *, active_only: bool, url_name: str) -
     )
 
 
-def _sandbox_json(sandbox: Sandbox, *, with_id: bool) -> dict:
+def _sandbox_json(sandbox: RemoteSandbox, *, with_id: bool) -> dict:
     created = sandbox.created_at.isoformat(timespec="seconds").replace("+00:00", "Z")
     data = {"id": str(sandbox.sandbox_id)} if with_id else {}
     data.update(

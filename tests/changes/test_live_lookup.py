@@ -59,11 +59,11 @@ def new_streaming_source(emulator, sandbox="dev", name="Acme Clickstream") -> st
 def copy_to_sandbox(spec_id: str, source: str, target: str) -> None:
     """The emulator's POST always mints a new id: the same connection spec in a second sandbox is
     written into the emulator's store directly (as its seed data is)."""
-    from flowadmin.emulator.models import ConnectionSpecDocument, Sandbox
+    from flowadmin.emulator.models import ConnectionSpecDocument, RemoteSandbox
 
     row = ConnectionSpecDocument.objects.get(sandbox__name=source, spec_id=spec_id)
     ConnectionSpecDocument.objects.create(
-        sandbox=Sandbox.objects.get(name=target), spec_id=spec_id, document=row.document
+        sandbox=RemoteSandbox.objects.get(name=target), spec_id=spec_id, document=row.document
     )
 
 

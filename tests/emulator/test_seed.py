@@ -9,7 +9,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from jsonschema import Draft202012Validator
 
-from flowadmin.emulator.models import ConnectionSpecDocument, FaultRule, FlowSpecDocument, RequestLogEntry, Sandbox
+from flowadmin.emulator.models import (
+    ConnectionSpecDocument,
+    FaultRule,
+    FlowSpecDocument,
+    RemoteSandbox,
+    RequestLogEntry,
+)
 from flowadmin.emulator.seed import SPECS_DIR, seed_emulator, seed_files
 from flowadmin.emulator.services import fault_rule_add, flowspec_replace, request_log_record
 from flowadmin.emulator.validation import IGNORED_FIELDS, flowspec_body_errors
@@ -108,7 +114,7 @@ def test_every_active_sandbox_gets_every_spec_stamped_with_its_metadata(settings
     assert (summary.sandboxes, summary.flow_specs, summary.connection_specs) == (4, 18, 3 * len(CONNECTION_SPECS))
     dev = FlowSpecDocument.objects.get(sandbox__name="dev", spec_id=GENERIC_STREAMING_ID).document
     assert dev["sandboxName"] == "dev"
-    assert dev["sandboxId"] == str(Sandbox.objects.get(name="dev").sandbox_id)
+    assert dev["sandboxId"] == str(RemoteSandbox.objects.get(name="dev").sandbox_id)
     assert dev["imsOrgId"] == settings.ADOBE_ORG_ID
     assert dev["createdAt"] < dev["updatedAt"]
     assert {"createdBy", "createdClient", "updatedBy", "updatedClient"} <= set(dev)
@@ -132,7 +138,7 @@ def test_seeding_twice_gives_identical_documents():
     first = {(r.sandbox_id, r.spec_id): r.document_json for r in FlowSpecDocument.objects.all()}
     seed_emulator()
     second = {
-        (Sandbox.objects.get(pk=r.sandbox_id).sandbox_id, r.spec_id): r.document_json
+        (RemoteSandbox.objects.get(pk=r.sandbox_id).sandbox_id, r.spec_id): r.document_json
         for r in FlowSpecDocument.objects.all()
     }
     assert sorted(first.values()) == sorted(second.values())
@@ -141,7 +147,7 @@ def test_seeding_twice_gives_identical_documents():
 @pytest.mark.django_db
 def test_a_reset_undoes_changes_and_forgets_faults_and_log():
     seed_emulator()
-    dev = Sandbox.objects.get(name="dev")
+    dev = RemoteSandbox.objects.get(name="dev")
     original = FlowSpecDocument.objects.get(sandbox=dev, spec_id=GENERIC_STREAMING_ID).document
     flowspec_replace(sandbox=dev, spec_id=GENERIC_STREAMING_ID, body={**original, "name": "Renamed"}, client_id="c")
     fault_rule_add(rule={"action": "drop"})
@@ -155,7 +161,7 @@ def test_a_reset_undoes_changes_and_forgets_faults_and_log():
 @pytest.mark.django_db
 def test_without_reset_changes_are_kept_and_only_missing_data_is_added():
     seed_emulator()
-    dev = Sandbox.objects.get(name="dev")
+    dev = RemoteSandbox.objects.get(name="dev")
     original = FlowSpecDocument.objects.get(sandbox=dev, spec_id=GENERIC_STREAMING_ID).document
     flowspec_replace(sandbox=dev, spec_id=GENERIC_STREAMING_ID, body={**original, "name": "Renamed"}, client_id="c")
     FlowSpecDocument.objects.filter(sandbox__name="prod", spec_id=GENERIC_STREAMING_ID).delete()
@@ -197,4 +203,4 @@ def test_seed_demo_seeds_nothing_where_demo_data_is_refused(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="Demo users are only created"):
         call_command("seed_demo", stdout=StringIO())
-    assert not Sandbox.objects.exists()
+    assert not RemoteSandbox.objects.exists()

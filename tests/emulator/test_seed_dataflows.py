@@ -13,7 +13,7 @@ from flowadmin.emulator.models import (
     ConnectionSpecDocument,
     FlowDocument,
     FlowSpecDocument,
-    Sandbox,
+    RemoteSandbox,
     SourceConnectionDocument,
 )
 from flowadmin.emulator.seed import SPECS_DIR, dataflow_file, seed_emulator, seed_files
@@ -25,7 +25,7 @@ SANDBOXES, CONNECTION_SPECS, FLOW_SPECS = seed_files()
 DATAFLOWS = dataflow_file()
 
 
-def stored(model, sandbox: Sandbox) -> dict[str, dict]:
+def stored(model, sandbox: RemoteSandbox) -> dict[str, dict]:
     key = "spec_id" if model in (ConnectionSpecDocument, FlowSpecDocument) else "resource_id"
     return {getattr(row, key): row.document for row in model.objects.filter(sandbox=sandbox)}
 
@@ -70,7 +70,7 @@ def test_every_seeded_reference_exists_in_the_same_sandbox():
         sum(len(entry["flows"]) for entry in DATAFLOWS.values()),
         sum(len(entry["sourceConnections"]) for entry in DATAFLOWS.values()),
     )
-    for sandbox in Sandbox.objects.filter(state=Sandbox.State.ACTIVE):
+    for sandbox in RemoteSandbox.objects.filter(state=RemoteSandbox.State.ACTIVE):
         connection_specs = stored(ConnectionSpecDocument, sandbox)
         flow_specs = stored(FlowSpecDocument, sandbox)
         sources = stored(SourceConnectionDocument, sandbox)
@@ -91,7 +91,7 @@ def test_every_seeded_reference_exists_in_the_same_sandbox():
 @pytest.mark.django_db
 def test_removing_braze_from_generic_streaming_in_prod_touches_two_enabled_and_one_disabled_dataflow():
     seed_emulator()
-    prod = Sandbox.objects.get(name="prod")
+    prod = RemoteSandbox.objects.get(name="prod")
     assert BRAZE in stored(FlowSpecDocument, prod)[GENERIC_STREAMING_ID]["sourceConnectionSpecIds"]
     sources = stored(SourceConnectionDocument, prod)
     touched = [
@@ -133,14 +133,14 @@ def test_a_dataflow_file_naming_a_missing_source_connection_is_refused_and_nothi
     (specs / "dataflows.json").write_text(json.dumps(broken))
     with pytest.raises(SeedError, match="names source connection 00000000-0000-4000-8000-000000000000, unknown"):
         seed_emulator(specs_dir=specs)
-    assert not Sandbox.objects.exists()
+    assert not RemoteSandbox.objects.exists()
 
 
 # --- many dataflows --------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_flows_generate_makes_consistent_dataflows_of_every_kind():
     seed_emulator()
-    dev = Sandbox.objects.get(name="dev")
+    dev = RemoteSandbox.objects.get(name="dev")
     ids = flows_generate(sandbox=dev, count=60)
     assert len(ids) == len(set(ids)) == 60
     flows = [row.document for row in FlowDocument.objects.filter(resource_id__in=ids)]

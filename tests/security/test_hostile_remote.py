@@ -22,8 +22,7 @@ from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, Sandbox
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.emulator import errors as emulator_errors
-from flowadmin.emulator.models import ConnectionSpecDocument
-from flowadmin.emulator.models import Sandbox as RemoteSandbox
+from flowadmin.emulator.models import ConnectionSpecDocument, RemoteSandbox
 from tests.reliability.helpers import ACME_EVENTS, REST_ID, close_connections, quick_retries, request_threads, spec_path
 
 MARKUP = "<script>alert('{where}')</script>"
