@@ -12,7 +12,7 @@ Fixtures:
                               on ``base_url`` (the session server's by default)
     context, page   function  one desktop context and its page; ``page.goto("/")`` works
     browser_log     function  BrowserLog of ``context`` (console errors, uncaught errors, CSP violations)
-    emulator_api    function  EmulatorApi on the server; faults cleared after the test
+    emulator_api    function  Emulator on the server; faults cleared after the test
     synced          session   every sandbox synced once (``manage.py sync_flowspecs``): the catalog is filled
     screen_data     session   the change requests and audit event the screens show (screens.prepare_screen_data)
 
@@ -31,8 +31,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.fixtures.emulator import Emulator
+
 from .browser import DESKTOP, BrowserLog, assert_browser_clean, launch_chromium
-from .emulator_api import EmulatorApi
 from .screens import prepare_screen_data
 from .server import REPO_ROOT, E2EServer
 
@@ -138,8 +139,8 @@ def page(context: BrowserContext) -> Page:
 
 
 @pytest.fixture
-def emulator_api(server: E2EServer) -> Iterator[EmulatorApi]:
-    api = EmulatorApi(server.url)
+def emulator_api(server: E2EServer) -> Iterator[Emulator]:
+    api = Emulator.at(server.url)
     try:
         yield api
     finally:

@@ -67,7 +67,7 @@ def test_a11y_helper_lists_rule_impact_and_target_of_serious_violations(page):
 
 
 def test_emulator_api_injects_a_fault_and_reads_the_request_log(server, emulator_api):
-    if requests.post(f"{emulator_api.base_url}/ims/token/v3", data={}, timeout=10).status_code == 404:
+    if requests.post(f"{emulator_api.url}/ims/token/v3", data={}, timeout=10).status_code == 404:
         pytest.skip("the embedded emulator does not serve /emulator/ims/token/v3 yet")
     sandboxes = "/data/foundation/sandbox-management/sandboxes"
     emulator_api.clear_log()

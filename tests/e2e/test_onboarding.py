@@ -13,9 +13,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from tests.fixtures.emulator import Emulator
+
 from .a11y import assert_no_serious_a11y_violations
 from .browser import PHONE
-from .emulator_api import EmulatorApi
 from .helpers import assert_no_horizontal_scroll, login
 from .server import E2EServer
 
@@ -42,7 +43,7 @@ def own_server() -> Iterator[E2EServer]:
         yield server
 
 
-def source_ids(api: EmulatorApi, sandbox: str) -> list[str]:
+def source_ids(api: Emulator, sandbox: str) -> list[str]:
     return api.call("GET", SPEC_PATH, sandbox=sandbox).json()["items"][0]["sourceConnectionSpecIds"]
 
 
@@ -95,7 +96,7 @@ def test_a_new_streaming_source_goes_into_generic_streaming_aep_in_dev_and_stage
     expect(phone.locator("#source-attached")).to_contain_text("GenericStreamingAEP in dev, stage")
     assert_no_horizontal_scroll(phone)
 
-    api = EmulatorApi(own_server.url)
+    api = Emulator.at(own_server.url)
     try:
         assert NEW_SOURCE in source_ids(api, "dev") and NEW_SOURCE in source_ids(api, "stage")
         assert NEW_SOURCE not in source_ids(api, "prod")

@@ -13,8 +13,7 @@ import threading
 import pytest
 import requests
 
-from tests.e2e.emulator_api import EmulatorApi
-from tests.fixtures.emulator import FLOW_SPECS
+from tests.fixtures.emulator import FLOW_SPECS, Emulator
 from tests.reliability.helpers import ACME_EVENTS, ACME_LOYALTY, REST_ID, STREAMING_ID, WAIT_SECONDS, wait_until
 from tests.reliability.servers import User
 
@@ -48,7 +47,7 @@ def dashboard(dashboard_server):
 
 @pytest.fixture
 def api(remote):
-    api = EmulatorApi(remote.url)
+    api = Emulator.at(remote.url)
     api.clear_log()
     yield api
     api.clear_faults()

@@ -12,8 +12,7 @@ import os
 from collections import Counter
 
 from flowadmin import documents
-from tests.e2e.emulator_api import EmulatorApi
-from tests.fixtures.emulator import FLOW_SPECS
+from tests.fixtures.emulator import FLOW_SPECS, Emulator
 from tests.reliability.conftest import LOAD_REPORT
 from tests.reliability.load import APPLIED, SANDBOXES, run
 
@@ -23,7 +22,7 @@ USERS = int(os.environ.get("FLOWADMIN_LOAD_USERS", "30"))
 
 def test_a_load_run_answers_every_request_and_loses_or_repeats_no_put(remote_server, dashboard_server):
     dashboard = dashboard_server
-    api = EmulatorApi(remote_server.url)
+    api = Emulator.at(remote_server.url)
     api.clear_log()
     before = dashboard.query(APPLIED)
 

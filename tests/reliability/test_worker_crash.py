@@ -15,9 +15,8 @@ import re
 
 import pytest
 
-from tests.e2e.emulator_api import EmulatorApi
 from tests.e2e.server import Worker
-from tests.fixtures.emulator import FLOW_SPECS
+from tests.fixtures.emulator import FLOW_SPECS, Emulator
 from tests.reliability.helpers import ACME_EVENTS, STREAMING_ID, wait_until
 from tests.reliability.servers import Server, User
 
@@ -78,7 +77,7 @@ def dashboard(remote):
 
 @pytest.fixture
 def api(remote):
-    api = EmulatorApi(remote.url)
+    api = Emulator.at(remote.url)
     api.clear_log()
     yield api
     api.clear_faults()
