@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from flowadmin.catalog.models import ConnectionSpec, Sandbox
 from flowadmin.catalog.remote_fields import connection_spec_fields, document_spec_id
+from flowadmin.documents.ids import normalise
 from flowadmin.flowservice import FlowServiceError, get_client
 
 logger = logging.getLogger("flowadmin.catalog")
@@ -62,8 +63,6 @@ def error_text(error: FlowServiceError) -> str:
 
 
 def _wanted(sandbox: Sandbox, ids: Iterable[str]) -> list[str]:
-    from flowadmin.changes.ids import normalise  # the one UUID rule
-
     candidates = list(dict.fromkeys(filter(None, (normalise(spec_id or "") for spec_id in ids))))
     if not candidates:
         return []

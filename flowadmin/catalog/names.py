@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.db.models import CharField, Value
 
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, Sandbox
+from flowadmin.documents.ids import id_key
 
 SHORT_ID_LENGTH = 8
 
@@ -36,7 +37,7 @@ class Names:
     sandboxes: dict[str, str] = field(default_factory=dict)  # sandbox name -> title
 
     def spec(self, spec_id) -> str:
-        return self.specs.get(str(spec_id or "").strip().lower(), "")
+        return self.specs.get(id_key(spec_id), "")
 
     def labelled(self, spec_id) -> str:
         """``Name (04e0fcbb…)``, or the whole id when no name is known."""
@@ -95,5 +96,5 @@ def names_for(
         if row_kind == "b":
             titles[key] = name
         else:
-            specs.setdefault(key.strip().lower(), name)
+            specs.setdefault(id_key(key), name)
     return Names(specs=specs, sandboxes=titles)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from flowadmin.documents.ids import id_key
+
 PROVIDERS_FILE = Path(settings.BASE_DIR) / "specs" / "providers.json"
 
 
@@ -22,9 +24,9 @@ def provider_names() -> dict[str, str]:
         data = json.loads(PROVIDERS_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {str(key).strip().lower(): str(name) for key, name in data.get("providers", {}).items()}
+    return {id_key(str(key)): str(name) for key, name in data.get("providers", {}).items()}
 
 
 def provider_name(provider_id) -> str:
     """The provider's name, or "" when the table does not know the id."""
-    return provider_names().get(str(provider_id or "").strip().lower(), "")
+    return provider_names().get(id_key(provider_id), "")

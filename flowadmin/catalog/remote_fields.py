@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 
 from flowadmin import documents
 from flowadmin.catalog.models import FlowSpec, FlowSpecSource
+from flowadmin.documents.ids import id_key
 
 logger = logging.getLogger("flowadmin.catalog")
 
@@ -67,7 +68,7 @@ def spec_ids(value: Any) -> list[str]:
     seen: dict[str, None] = {}
     for item in value:
         if isinstance(item, str) and item.strip():
-            seen.setdefault(item.strip().lower()[:64], None)
+            seen.setdefault(id_key(item)[:64], None)
     return list(seen)
 
 

@@ -19,6 +19,7 @@ from flowadmin.catalog.models import (
     SyncRunSandbox,
 )
 from flowadmin.documents import DiffLine, LineDiff, pretty_text_kept
+from flowadmin.documents.ids import id_key
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
 FLOWSPEC_NOT_FOUND = "No flow spec with id “{spec_id}” is cached for sandbox “{sandbox}”."
@@ -188,7 +189,7 @@ def flowspec_get(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
     if spec is None:
         spec = (
             FlowSpec.objects.select_related("sandbox")
-            .filter(sandbox__name=sandbox_name, spec_id=spec_id.strip().lower())
+            .filter(sandbox__name=sandbox_name, spec_id=id_key(spec_id))
             .first()
         )
     if spec is None:

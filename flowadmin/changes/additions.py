@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.core.cache import cache
 
 from flowadmin.changes.common import flow_service
+from flowadmin.documents.ids import id_key, id_keys
 from flowadmin.flowservice import FlowServiceError
 
 KEPT_SECONDS = 300
@@ -37,7 +38,7 @@ def _attributes(sandbox: str, ids: Sequence[str]) -> dict[str, dict]:
         documents = flow_service().list_connection_specs(sandbox, properties=[f"id=={','.join(missing)}"])
         fresh = {}
         for document in documents:
-            spec_id = str(document.get("id", "")).strip().lower()
+            spec_id = id_key(document.get("id"))
             attributes = document.get("attributes") if isinstance(document.get("attributes"), dict) else {}
             fresh[spec_id] = {"name": str(document.get("name") or spec_id), "attributes": attributes}
         cache.set_many({_key(sandbox, spec_id): value for spec_id, value in fresh.items()}, KEPT_SECONDS)
@@ -60,12 +61,12 @@ def addition_warnings(*, sandbox: str, flow_spec: dict, added: Sequence[str]) ->
     spec_attributes = flow_spec.get("attributes") if isinstance(flow_spec.get("attributes"), dict) else {}
     ours = str(spec_attributes.get("frequency") or "").lower()
     try:
-        specs = _attributes(sandbox, [spec_id.strip().lower() for spec_id in added])
+        specs = _attributes(sandbox, id_keys(added))
     except FlowServiceError as error:
         return [UNREAD.format(ours=ours or "matching", error=error.title or error)]
     warnings = []
     for spec_id in added:
-        found = specs.get(spec_id.strip().lower())
+        found = specs.get(id_key(spec_id))
         if found is None:
             continue  # unknown ids are the id list's own problem
         attributes, name = found["attributes"], found["name"]

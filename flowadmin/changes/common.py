@@ -73,7 +73,7 @@ def change_names(added: Sequence[str], removed: Sequence[str]) -> Names:
 
 
 def normalised_ids(document: dict | None) -> list[str]:
-    return [spec_id.strip().lower() for spec_id in documents.source_ids(document or {}) if isinstance(spec_id, str)]
+    return documents.id_keys(documents.source_ids(document or {}))
 
 
 def carries_change(change_request: ChangeRequest, document: dict) -> bool:

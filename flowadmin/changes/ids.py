@@ -22,12 +22,12 @@ ones in the order typed, so ``(base, added, removed)`` fully determine the propo
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+from flowadmin.documents.ids import id_key, id_keys, normalise
+
 SHOWN_MAX = 60
 LINE_MAX = 200  # a longer line is not a UUID, however it is wrapped: only its start is read
 
@@ -126,15 +126,6 @@ def split_lines(text: str) -> list[str]:
     return text.split("\n")
 
 
-def normalise(text: str) -> str:
-    """A line's id: surrounding whitespace trimmed, lower case; "" when that is not a UUID."""
-    candidate = text.strip()
-    if not candidate.isascii():
-        return ""
-    candidate = candidate.lower()
-    return candidate if UUID.fullmatch(candidate) else ""
-
-
 def shown(text: str) -> str:
     """A line as a message quotes it: control and invisible characters made visible, long text cut."""
     out = []
@@ -164,14 +155,14 @@ def _why_not(text: str) -> str:
 
 def ids_apply(current: Iterable[str], *, added: Iterable[str], removed: Iterable[str]) -> list[str]:
     """The list after the change: current ids (normalised) in order minus ``removed``, then ``added``."""
-    gone = {spec_id.strip().lower() for spec_id in removed}
+    gone = set(id_keys(removed))
     result: dict[str, None] = {}  # ordered, with constant-time membership
     for spec_id in current:
-        key = spec_id.strip().lower()
+        key = id_key(spec_id)
         if key not in gone:
             result.setdefault(key)
     for spec_id in added:
-        result.setdefault(spec_id.strip().lower())
+        result.setdefault(id_key(spec_id))
     return list(result)
 
 
@@ -194,7 +185,7 @@ def ids_check(text: str, *, context: IdContext, limit: int | None = None) -> IdL
     """Parse and check the textarea's ``text`` against ``context``; see the module docstring.
 
     ``limit``: the most ids a list may hold (`max_ids` when None)."""
-    current = [spec_id.strip().lower() for spec_id in context.current if isinstance(spec_id, str)]
+    current = id_keys(context.current)
     current_set = set(current)
     first_line: dict[str, int] = {}
     lines: list[IdLine] = []
@@ -264,7 +255,7 @@ def ids_added(text: str, *, context: IdContext) -> list[str]:
     lines = split_lines(text)
     if _too_many(lines, max_ids()):
         return []
-    current = {spec_id.strip().lower() for spec_id in context.current if isinstance(spec_id, str)}
+    current = set(id_keys(context.current))
     wanted = (normalise(line) for line in lines if line.strip())
     return list(dict.fromkeys(spec_id for spec_id in wanted if spec_id and spec_id not in current))
 

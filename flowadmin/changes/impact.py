@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 
 from flowadmin.changes.common import flow_service
 from flowadmin.changes.models import RemovalImpact
+from flowadmin.documents.ids import id_key, id_keys
 from flowadmin.flowservice import FlowServiceError
 
 FRESH_SECONDS = 60  # a reading this young is reused by the live preview and the proposal
@@ -190,7 +191,7 @@ def _spec_ids_of(sources: Sequence) -> list[str] | None:
         spec_id = spec.get("id") if isinstance(spec, dict) else None
         if not isinstance(spec_id, str):
             return None
-        found.append(spec_id.strip().lower())
+        found.append(id_key(spec_id))
     return found
 
 
@@ -210,7 +211,7 @@ def _dataflow(document: dict, spec_ids: list[str], removed: set[str]) -> Dataflo
 def _flow_spec_of(document: dict) -> str:
     spec = document.get("flowSpec")
     spec_id = spec.get("id") if isinstance(spec, dict) else None
-    return spec_id.strip().lower() if isinstance(spec_id, str) else ""
+    return id_key(spec_id)
 
 
 def _source_specs(client, sandbox: str, source_ids: list[str]) -> dict[str, str]:
@@ -221,7 +222,7 @@ def _source_specs(client, sandbox: str, source_ids: list[str]) -> dict[str, str]
         for source in client.list_source_connections(sandbox, properties=[f"id=={','.join(chunk)}"]):
             spec = source.get("connectionSpec") if isinstance(source.get("connectionSpec"), dict) else {}
             if isinstance(source.get("id"), str) and isinstance(spec.get("id"), str):
-                found[source["id"].lower()] = spec["id"].strip().lower()
+                found[id_key(source["id"])] = id_key(spec["id"])
     return found
 
 
@@ -265,8 +266,8 @@ def _dependents(client, sandbox: str, spec_id: str, removed: set[str]) -> list[D
 def impact_read(*, sandbox: str, spec_id: str, removed: Sequence[str], client=None) -> Impact:
     """Read the dependent dataflows now (HTTP only, nothing stored); a failure is the reading's ``error``."""
     client = client or flow_service()
-    removed_set = {item.strip().lower() for item in removed}
-    spec_id = spec_id.strip().lower()
+    removed_set = set(id_keys(removed))
+    spec_id = id_key(spec_id)
     base = {"sandbox": sandbox, "spec_id": spec_id, "removed": tuple(sorted(removed_set))}
     with client.recording() as exchanges:
         try:
@@ -303,7 +304,7 @@ def impact_store(impact: Impact) -> Impact:
 def impact_cached(*, sandbox: str, spec_id: str, removed: Sequence[str]) -> Impact | None:
     """The last reading kept for this removal, or None."""
     row = RemovalImpact.objects.filter(
-        sandbox=sandbox, spec_id=spec_id.strip().lower(), removed_key=removed_key(item.lower() for item in removed)
+        sandbox=sandbox, spec_id=id_key(spec_id), removed_key=removed_key(id_keys(removed))
     ).first()
     if row is None:
         return None

@@ -16,6 +16,7 @@ from flowadmin.audit.selectors import AuditFilters, audit_event_list
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource
 from flowadmin.changes.ids import AttachedTo, IdContext
 from flowadmin.changes.models import Approval, ChangeRequest
+from flowadmin.documents.ids import id_key
 
 CHANGE_REQUEST_NOT_FOUND = "No change request #{pk}."
 SHOW_CHOICES = {
@@ -123,7 +124,7 @@ def change_request_events(*, change_request: ChangeRequest) -> QuerySet[AuditEve
 def connection_spec_names(*, sandbox: str) -> dict[str, str]:
     """Every cached connection spec of the sandbox: id (lower case) -> name."""
     rows = ConnectionSpec.objects.filter(sandbox__name=sandbox).values_list("spec_id", "name")
-    return {spec_id.strip().lower(): name for spec_id, name in rows}
+    return {id_key(spec_id): name for spec_id, name in rows}
 
 
 def attachments_elsewhere(*, sandbox: str, spec_id: str) -> dict[str, AttachedTo]:

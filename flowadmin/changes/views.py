@@ -20,10 +20,11 @@ from flowadmin.catalog import selectors as catalog_selectors
 from flowadmin.catalog.names import names_for
 from flowadmin.changes import lookups, policy, preview, selectors, services
 from flowadmin.changes.forms import ApproveForm, ChangeRequestForm, ChangeRequestRefForm, RejectForm
-from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with, normalise
+from flowadmin.changes.ids import ids_apply, ids_text, ids_text_with
 from flowadmin.changes.limits import live_preview
 from flowadmin.changes.models import ChangeRequest
 from flowadmin.changes.proposal_checks import change_request_impact, proposal_checks
+from flowadmin.documents.ids import normalise
 from flowadmin.pages import is_fragment, vary_on_htmx
 
 NEEDS_PROPOSE = policy.NOT_PROPOSER

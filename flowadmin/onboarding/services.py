@@ -20,8 +20,8 @@ from flowadmin.catalog.models import Sandbox
 from flowadmin.changes import policy
 from flowadmin.changes import services as changes
 from flowadmin.changes.common import flow_service
-from flowadmin.changes.ids import normalise
 from flowadmin.changes.models import ChangeRequest
+from flowadmin.documents.ids import normalise
 from flowadmin.onboarding.rules import Source
 from flowadmin.onboarding.selectors import source_cached
 from flowadmin.rollouts import services as rollouts
@@ -138,7 +138,7 @@ def onboarding_submit(
 
 
 def _sources(spec) -> set[str]:
-    return {i.strip().lower() for i in documents.source_ids(spec.document) if isinstance(i, str)}
+    return set(documents.id_keys(documents.source_ids(spec.document)))
 
 
 def _propose(targets, name: str, *, spec_id: str, reason: str, author, submitted: Submitted) -> None:

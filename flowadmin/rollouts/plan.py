@@ -20,6 +20,7 @@ from flowadmin.changes import selectors as changes_selectors
 from flowadmin.changes.ids import IdContext, IdList, ids_apply, ids_check, ids_text, max_ids
 from flowadmin.changes.lookups import context_looked_up
 from flowadmin.changes.models import ChangeRequest
+from flowadmin.documents.ids import id_keys
 
 UNKNOWN_HERE = "{id} is not a connection spec of sandbox “{sandbox}” (as last synced)."
 REMOTE_UNKNOWN_HERE = (
@@ -73,7 +74,7 @@ class StepPlan:
 def step_plan(*, spec: FlowSpec, position: int, added: Sequence[str], removed: Sequence[str]) -> StepPlan:
     sandbox = spec.sandbox.name
     current = documents.source_ids(spec.document)
-    current_set = {spec_id.strip().lower() for spec_id in current if isinstance(spec_id, str)}
+    current_set = set(id_keys(current))
     step_added = tuple(spec_id for spec_id in added if spec_id not in current_set)
     step_removed = tuple(spec_id for spec_id in removed if spec_id in current_set)
     ids = tuple(ids_apply(current, added=step_added, removed=step_removed))

@@ -12,6 +12,7 @@ from flowadmin.accounts.roles import APPROVE_CHANGE
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, Sandbox
 from flowadmin.changes.models import ChangeRequest
+from flowadmin.documents.ids import id_key
 from flowadmin.rollouts.models import Rollout, RolloutApproval, RolloutStep
 
 ROLLOUT_NOT_FOUND = "No rollout #{pk}."
@@ -37,7 +38,7 @@ def sandbox_order_key(sandbox: Sandbox) -> tuple[int, str]:
 
 def rollout_candidates(*, spec_id: str) -> list[FlowSpec]:
     """The cached (not vanished) copies of a flow spec in the active sandboxes, in the default order."""
-    key = (spec_id or "").strip().lower()
+    key = id_key(spec_id)
     if not key or "\x00" in key:
         return []
     specs = FlowSpec.objects.select_related("sandbox").filter(
@@ -176,7 +177,7 @@ class Drift:
 
 
 def _source_set(spec: FlowSpec) -> list[str]:
-    ids = [item.strip().lower() for item in documents.source_ids(spec.document) if isinstance(item, str)]
+    ids = documents.id_keys(documents.source_ids(spec.document))
     return list(dict.fromkeys(item for item in ids if item))
 
 
