@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from flowadmin.accounts.roles import APPROVERS_GROUP, AUDITORS_GROUP, STAFF_GROUP, ensure_roles
-from tests.fixtures.emulator import emulator  # noqa: F401
+from tests.fixtures.emulator import emulator, emulator_quick  # noqa: F401
 
 
 def make_user(django_user_model, username: str, group_name: str | None = None, **extra):

@@ -15,7 +15,6 @@ from flowadmin.changes import policy, services
 from flowadmin.changes.impact import Impact, impact_check
 from flowadmin.changes.messages import IMPACT_CHANGED
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import get_client
 from tests.changes.factories import propose
 from tests.conftest import make_user
 from tests.fixtures.emulator import CRM_TO_AEP_ID, FLOW_SPECS, FLOWS, GENERIC_STREAMING_ID
@@ -27,12 +26,8 @@ SPEC_PATH = f"{FLOW_SPECS}/{GENERIC_STREAMING_ID}"
 
 
 @pytest.fixture(autouse=True)
-def _quick_retries(emulator, settings):
-    settings.FLOWSERVICE_MAX_RETRIES = 1
-    settings.FLOWSERVICE_BACKOFF = 0.001
-    settings.FLOWSERVICE_BACKOFF_MAX = 0.01
-    yield
-    get_client().close()
+def _quick_retries(emulator_quick):
+    """Faults cost milliseconds here."""
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from flowadmin.accounts.roles import APPROVERS_GROUP, STAFF_GROUP
 from flowadmin.catalog.models import FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import get_client
 from tests.conftest import make_user
 from tests.fixtures.emulator import FLOWS, GENERIC_STREAMING_ID
 
@@ -24,11 +23,8 @@ PREVIEW = reverse("changes:preview", args=["prod", GENERIC_STREAMING_ID])
 
 
 @pytest.fixture(autouse=True)
-def _quick(emulator, settings):
-    settings.FLOWSERVICE_MAX_RETRIES = 1
-    settings.FLOWSERVICE_BACKOFF = 0.001
-    yield
-    get_client().close()
+def _quick(emulator_quick):
+    """Faults cost milliseconds here."""
 
 
 @pytest.fixture

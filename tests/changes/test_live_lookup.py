@@ -16,7 +16,6 @@ from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services
 from flowadmin.changes.ids import FOUND_NOW, LOOKUP_FAILED, REMOTE_UNKNOWN
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import get_client
 from flowadmin.rollouts import services as rollouts
 from flowadmin.rollouts.plan import FOUND_NOW_HERE, rollout_plan
 from flowadmin.rollouts.selectors import rollout_candidates
@@ -31,12 +30,8 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture(autouse=True)
-def _quick_retries(emulator, settings):
-    settings.FLOWSERVICE_MAX_RETRIES = 1
-    settings.FLOWSERVICE_BACKOFF = 0.001
-    settings.FLOWSERVICE_BACKOFF_MAX = 0.01
-    yield
-    get_client().close()
+def _quick_retries(emulator_quick):
+    """Faults cost milliseconds here."""
 
 
 @pytest.fixture

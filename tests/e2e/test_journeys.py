@@ -77,7 +77,7 @@ def test_1_staff_find_the_flow_spec_by_a_connection_spec_id_and_propose_a_source
     page.get_by_role("link", name="Development", exact=True).click()
     expect(page.locator("main h1")).to_contain_text("Flow specs of Development")
 
-    page.get_by_label("Search by name, flow spec id or a full connection spec id").fill(BRAZE_CURRENTS)
+    page.get_by_label("Search by name, a source's name, or an id (8 characters or more)").fill(BRAZE_CURRENTS)
     results = page.locator("#flowspec-results")
     expect(results).to_contain_text(f"1 flow spec matching “{BRAZE_CURRENTS}”")
     expect(results.locator("tbody tr")).to_have_count(1)

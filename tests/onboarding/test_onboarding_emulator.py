@@ -10,7 +10,6 @@ from flowadmin.catalog.models import ConnectionSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes import services as changes
 from flowadmin.changes.models import ChangeRequest
-from flowadmin.flowservice import get_client
 from flowadmin.onboarding.services import LOOKUP_FAILED, REMOTE_UNKNOWN
 from flowadmin.rollouts import services as rollouts
 from flowadmin.rollouts.models import Rollout
@@ -25,12 +24,8 @@ NOBODY_KNOWS = "0b0b0b0b-0000-4000-8000-00000000abcd"
 
 
 @pytest.fixture(autouse=True)
-def _quick_retries(emulator, settings):
-    settings.FLOWSERVICE_MAX_RETRIES = 1
-    settings.FLOWSERVICE_BACKOFF = 0.001
-    settings.FLOWSERVICE_BACKOFF_MAX = 0.01
-    yield
-    get_client().close()
+def _quick_retries(emulator_quick):
+    """Faults cost milliseconds here."""
 
 
 @pytest.fixture
