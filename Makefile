@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on both cores; a file's tests stay together (the browser journeys build on each other).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run test install install-dev migrate seed lint serve clean browser screenshots bench audit-deps
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from flowadmin.changes import views
+from flowadmin.changes import decision_views, views
 
 app_name = "changes"
 urlpatterns = [
@@ -10,10 +10,10 @@ urlpatterns = [
     path("changes/<int:pk>/", views.detail, name="detail"),
     path("changes/<int:pk>/check/", views.check, name="check"),
     path("changes/<int:pk>/impact/", views.impact, name="impact"),
-    path("changes/<int:pk>/approve/", views.approve, name="approve"),
-    path("changes/<int:pk>/approve-rebased/", views.approve_rebased, name="approve_rebased"),
-    path("changes/<int:pk>/reject/", views.reject, name="reject"),
-    path("changes/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
-    path("changes/<int:pk>/retry/", views.retry, name="retry"),
-    path("changes/<int:pk>/rebase/", views.rebase, name="rebase"),
+    path("changes/<int:pk>/approve/", decision_views.approve, name="approve"),
+    path("changes/<int:pk>/approve-rebased/", decision_views.approve_rebased, name="approve_rebased"),
+    path("changes/<int:pk>/reject/", decision_views.reject, name="reject"),
+    path("changes/<int:pk>/withdraw/", decision_views.withdraw, name="withdraw"),
+    path("changes/<int:pk>/retry/", decision_views.retry, name="retry"),
+    path("changes/<int:pk>/rebase/", decision_views.rebase, name="rebase"),
 ]
