@@ -12,8 +12,8 @@ from typing import Any
 
 from flowadmin.flowservice.client import FlowServiceClient
 from flowadmin.flowservice.errors import FlowServiceError, OutcomeUnknownError
-from flowadmin.flowservice.exchanges import Exchange
-from flowadmin.flowservice.transport import RetryNotice, recording, retries_reported
+from flowadmin.flowservice.exchanges import Exchange, recording
+from flowadmin.flowservice.retries import RetryNotice, retries_reported
 
 __all__ = [
     "Exchange",

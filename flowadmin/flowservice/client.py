@@ -26,9 +26,10 @@ from flowadmin.flowservice.errors import (
     FlowServiceError,
     OutcomeUnknownError,
 )
-from flowadmin.flowservice.exchanges import Exchange
+from flowadmin.flowservice.exchanges import Exchange, recording
+from flowadmin.flowservice.retries import RetryPolicy
 from flowadmin.flowservice.session import Session
-from flowadmin.flowservice.transport import RetryPolicy, Transport, recording
+from flowadmin.flowservice.transport import Transport
 
 __all__ = ["Exchange", "FlowServiceClient", "PreparedRequest", "prepared_put", "recording"]
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
+
+_recordings = threading.local()
 
 
 @dataclass(frozen=True)
@@ -19,3 +24,22 @@ class Exchange:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@contextmanager
+def recording() -> Iterator[list[Exchange]]:
+    """Collect every exchange this thread makes inside the block (retries and token requests included)."""
+    exchanges: list[Exchange] = []
+    stack = getattr(_recordings, "stack", None)
+    if stack is None:
+        stack = _recordings.stack = []
+    stack.append(exchanges)
+    try:
+        yield exchanges
+    finally:
+        stack.remove(exchanges)
+
+
+def record(exchange: Exchange) -> None:
+    for exchanges in getattr(_recordings, "stack", ()):
+        exchanges.append(exchange)

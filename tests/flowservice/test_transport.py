@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from flowadmin.flowservice import FlowServiceClient, FlowServiceError, OutcomeUnknownError
-from flowadmin.flowservice.transport import RetryPolicy, retry_after_seconds
+from flowadmin.flowservice.retries import RetryPolicy, retry_after_seconds
 from tests.flowservice.conftest import CLIENT_ID, CLIENT_SECRET, ORG_ID, SCOPES, STREAMING_ID, streaming_spec
 
 
