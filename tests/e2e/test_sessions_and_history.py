@@ -101,3 +101,35 @@ def test_back_and_forward_on_the_audit_log_bring_back_its_rows_and_its_filters(p
     expect(page).to_have_url(re.compile(r"outcome=failure"))
     expect(page.get_by_label("Outcome")).to_have_value("failure")
     expect(page.get_by_label("Search")).to_have_value("dev")
+
+
+@pytest.mark.parametrize(
+    ("path", "label", "first", "second", "rows"),
+    [
+        ("/sandboxes/stage/flowspecs/", "Search by name, a source's name, or an id (8 characters or more)",
+         "Streaming", "CRM", "#flowspec-results tbody tr"),
+        ("/sandboxes/", "Search by sandbox name or title", "stag", "prod", "#sandbox-table tbody tr"),
+    ],
+)
+def test_back_and_forward_on_the_searched_lists_bring_back_their_rows_and_their_search(
+    page, server, synced, path, label, first, second, rows
+):
+    login(page, "staff")
+    page.goto(path)
+    search = page.get_by_label(re.compile("^" + re.escape(label)))
+    search.fill(first)
+    expect(page).to_have_url(re.compile(f"q={first}"))
+    shown = page.locator(rows)
+    expect(shown.first).to_be_visible()
+    first_rows = shown.all_inner_texts()
+    search.fill(second)
+    expect(page).to_have_url(re.compile(f"q={second}"))
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(f"q={first}"))
+    expect(search).to_have_value(first)
+    expect(shown).to_have_text(first_rows)
+
+    page.go_forward()
+    expect(page).to_have_url(re.compile(f"q={second}"))
+    expect(search).to_have_value(second)
