@@ -54,6 +54,8 @@ FLOWADMIN_MAX_IDS = max(1, env.int("FLOWADMIN_MAX_IDS", default=2000))
 # Connection spec ids a proposal adds that the cache does not know are looked up in the sandbox's
 # Flow Service, at most this many per request (0: no live lookup, unknown ids are refused).
 FLOWADMIN_LOOKUP_MAX = max(0, env.int("FLOWADMIN_LOOKUP_MAX", default=5))
+# An id the Flow Service answered 404 for is not asked again for this long (seconds; 0: always asked).
+FLOWADMIN_LOOKUP_MISS_SECONDS = max(0, env.int("FLOWADMIN_LOOKUP_MISS_SECONDS", default=60))
 # Dataflows asked for a page when reading which of them a removal affects (the Flow Service's limit is 1000).
 FLOWADMIN_IMPACT_PAGE_SIZE = min(1000, max(1, env.int("FLOWADMIN_IMPACT_PAGE_SIZE", default=500)))
 # Distinct approvers (never the author) a change needs before it is applied, by the tier of its

@@ -30,6 +30,16 @@ def _no_live_lookup(settings):
     settings.FLOWADMIN_LOOKUP_MAX = 0
 
 
+@pytest.fixture(autouse=True)
+def _empty_process_cache():
+    """What one test kept in the process's cache (ids a lookup found unknown, ...) is not the next one's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def staff_user(db, django_user_model):
     return make_user(django_user_model, "staff", STAFF_GROUP)

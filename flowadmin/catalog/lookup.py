@@ -9,7 +9,9 @@ as a failed lookup and nothing is stored for that id; the ids after it are not a
 failure), so a failing Flow Service costs one retry sequence per call, not one per id.
 
 The work is bounded: only well-formed ids (UUIDs), each once, at most ``FLOWADMIN_LOOKUP_MAX`` a call
-(the rest are left as they are: not cached); ``FLOWADMIN_LOOKUP_MAX = 0`` turns live lookups off.
+(the rest are left as they are: not cached); ``FLOWADMIN_LOOKUP_MAX = 0`` turns live lookups off. An id
+the Flow Service answered 404 for is not asked again for ``FLOWADMIN_LOOKUP_MISS_SECONDS`` (60; the
+process's cache), so a live preview does not ask at every keystroke about an id that does not exist.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,6 +65,22 @@ def error_text(error: FlowServiceError) -> str:
     return text
 
 
+def _miss_key(sandbox: str, spec_id: str) -> str:
+    return f"flowadmin:lookup-miss:{sandbox}:{spec_id}"
+
+
+def _recent_misses(sandbox: str, ids: list[str]) -> set[str]:
+    """The ids the Flow Service of ``sandbox`` answered 404 for a moment ago (not asked again yet)."""
+    if not ids or _miss_seconds() == 0:
+        return set()
+    known = cache.get_many([_miss_key(sandbox, spec_id) for spec_id in ids])
+    return {spec_id for spec_id in ids if _miss_key(sandbox, spec_id) in known}
+
+
+def _miss_seconds() -> int:
+    return max(0, int(getattr(settings, "FLOWADMIN_LOOKUP_MISS_SECONDS", 60)))
+
+
 def _wanted(sandbox: Sandbox, ids: Iterable[str]) -> list[str]:
     candidates = list(dict.fromkeys(filter(None, (normalise(spec_id or "") for spec_id in ids))))
     if not candidates:
@@ -85,9 +104,11 @@ def connection_specs_look_up(*, sandbox: str, ids: Iterable[str], client=None) -
     if row is None or limit == 0:
         return Lookup(sandbox=sandbox)
     wanted = _wanted(row, ids)
+    recent = _recent_misses(sandbox, wanted)
+    wanted = [spec_id for spec_id in wanted if spec_id not in recent]
     asked, skipped = wanted[:limit], frozenset(wanted[limit:])
     if not asked:
-        return Lookup(sandbox=sandbox, skipped=skipped)
+        return Lookup(sandbox=sandbox, missing=frozenset(recent), skipped=skipped)
     client = client or get_client()
     documents: dict[str, dict] = {}
     missing: set[str] = set()
@@ -110,6 +131,9 @@ def connection_specs_look_up(*, sandbox: str, ids: Iterable[str], client=None) -
         else:
             missing.add(spec_id)
     found = _store(row, documents)
+    if missing and _miss_seconds():
+        cache.set_many({_miss_key(sandbox, spec_id): True for spec_id in missing}, timeout=_miss_seconds())
+    missing |= recent
     return Lookup(sandbox=sandbox, found=found, missing=frozenset(missing), failed=failed, skipped=skipped)
 
 

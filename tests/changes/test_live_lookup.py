@@ -136,6 +136,20 @@ def test_a_failed_lookup_says_so_stores_nothing_and_keeps_what_was_typed(emulato
     assert again.status_code == 302 and ChangeRequest.objects.get().added_ids == [new_id]
 
 
+def test_an_id_found_unknown_is_not_asked_again_at_every_keystroke(emulator, synced, staff_client, settings):
+    typed = ids_with(NOBODY_KNOWS)
+    reason = REMOTE_UNKNOWN.format(line=len(typed.splitlines()), id=NOBODY_KNOWS, sandbox="dev")
+
+    first = html.unescape(staff_client.post(PREVIEW, {"source_connection_spec_ids": typed}, **HTMX).text)
+    again = html.unescape(staff_client.post(PREVIEW, {"source_connection_spec_ids": typed}, **HTMX).text)
+
+    assert reason in first and reason in again
+    assert len(lookups(emulator)) == 1, "asked once, then remembered for FLOWADMIN_LOOKUP_MISS_SECONDS"
+    settings.FLOWADMIN_LOOKUP_MISS_SECONDS = 0
+    staff_client.post(PREVIEW, {"source_connection_spec_ids": typed}, **HTMX)
+    assert len(lookups(emulator)) == 2, "0 asks every time"
+
+
 def test_lookups_are_bounded_and_each_id_is_asked_once(emulator, synced, staff_client, settings):
     settings.FLOWADMIN_LOOKUP_MAX = 3
     unknown = [f"0b0b0b0b-0000-4000-8000-{number:012d}" for number in range(1, 8)]

@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from .a11y import assert_no_serious_a11y_violations
-from .helpers import login
+from .browser import VIEWPORTS
+from .helpers import assert_no_horizontal_scroll, assert_readable_and_steady, assert_tables_fit, login
 
 pytestmark = pytest.mark.e2e
 
@@ -17,9 +18,11 @@ FLOW_SPECS = "/data/foundation/flowservice/flowSpecs"
 ACTIVE_SANDBOXES = ("dev", "prod", "stage")
 
 
+@pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_syncing_every_sandbox_shows_progress_and_the_one_that_failed_next_to_those_that_succeeded(
-    page, synced, emulator_api
+    new_context, synced, emulator_api, width
 ):
+    page = new_context(viewport=VIEWPORTS[width]).new_page()
     emulator_api.add_fault(action="respond", method="GET", path=CONNECTION_SPECS, sandbox="stage", status=500)
     # dev answers slowly, so the run is still going when its progress is first shown.
     emulator_api.add_fault(action="delay", method="GET", path=FLOW_SPECS, sandbox="dev", delay_ms=1500, times=1)
@@ -54,6 +57,9 @@ def test_syncing_every_sandbox_shows_progress_and_the_one_that_failed_next_to_th
         expect(row(title).locator(".badge-bad")).to_have_count(0)
     assert page.evaluate("() => window.syncJourneyMarker") is True
     assert_no_serious_a11y_violations(page)
+    assert_no_horizontal_scroll(page)
+    assert_tables_fit(page)
+    assert_readable_and_steady(page)
 
     # Without the fault, stage syncs again and its error goes.
     emulator_api.clear_faults()
