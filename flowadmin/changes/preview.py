@@ -68,7 +68,8 @@ def document_change(
     ``base_key``: the base's content hash, when the caller knows it; the printed base is then kept
     for the next preview of the same document (each keystroke of a live preview).
     """
-    old, new = documents.put_body(base), documents.put_body(proposed)
+    old = documents.put_body(base)
+    new = documents.shared_with(documents.put_body(proposed), old)
     patch = documents.json_patch(old, new)
     line_diff = documents.LineDiff(old, new, old_text=documents.pretty_text_kept(old, base_key))
     return DocumentChange(

@@ -17,6 +17,7 @@ from flowadmin.documents.body import (
     content_hash,
     pretty_json,
     put_body,
+    shared_with,
     source_ids,
     with_source_ids,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "pretty_text_kept",
     "printed_forget",
     "put_body",
+    "shared_with",
     "source_ids",
     "validate_document",
     "with_source_ids",

@@ -70,3 +70,22 @@ def with_source_ids(document: dict, ids: Iterable[str]) -> dict:
     new = dict(document)
     new[SOURCE_IDS_FIELD] = list(ids)
     return new
+
+
+def shared_with(document: dict, other: dict) -> dict:
+    """``document`` with each top-level value that equals ``other``'s replaced by ``other``'s own object.
+
+    Two documents decoded apart (a request's base and its proposal, read from the database) share
+    nothing; once they share their equal values, printing and patching the second reuse what was done
+    for the first (`pretty_text(like=...)`, `json_patch`), so only the changed keys cost anything.
+    """
+    shared = {}
+    for key, value in document.items():
+        mine = other.get(key, _MISSING)
+        # Equal as Python values first (fast), then as JSON text: 1, 1.0 and true are equal in Python only.
+        same = mine is not _MISSING and mine == value and canonical_json(mine) == canonical_json(value)
+        shared[key] = mine if same else value
+    return shared
+
+
+_MISSING = object()

@@ -372,3 +372,18 @@ def test_a_document_is_printed_once_per_content_for_every_page_that_shows_it(mon
     later = {**document, "updatedAt": 6}
     assert module.pretty_text_kept(later, key).text == real(later)
     assert len(printed) == len(metadata), "the body is not printed again: only the metadata around it"
+
+
+def test_a_document_shares_the_values_it_has_in_common_with_another_and_keeps_its_own():
+    from flowadmin.documents import shared_with
+
+    base = {"a": {"deep": [1, 2]}, "b": {"x": 1}, "c": "same", "sourceConnectionSpecIds": ["1"]}
+    decoded = {"a": {"deep": [1, 2]}, "b": {"x": 1.0}, "c": "same", "sourceConnectionSpecIds": ["1", "2"], "d": 4}
+
+    shared = shared_with(decoded, base)
+
+    assert shared == decoded and list(shared) == list(decoded)
+    assert shared["a"] is base["a"] and shared["c"] is base["c"]
+    assert shared["b"] is decoded["b"], "1.0 is not 1 as JSON: kept as it is"
+    assert shared["sourceConnectionSpecIds"] is decoded["sourceConnectionSpecIds"]
+    assert pretty_json(shared) == pretty_json(decoded)
