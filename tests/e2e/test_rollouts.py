@@ -1,6 +1,7 @@
 """A rollout in the browser: staff roll a new source out to dev, stage and prod from the flow spec's page,
 two approvers approve, a fault injected in stage stops it there, and Resume finishes it; a background worker
-applies it while the page follows.
+applies it while the page follows. Staff and the first approver work at desktop width, the second approver
+on a phone (every page on the way fits it).
 
 It works on CRMToAEP with the Zoho CRM connection spec, which no other journey touches, and creates its
 own second approver.
@@ -12,7 +13,14 @@ import pytest
 from playwright.sync_api import expect
 
 from .a11y import assert_no_serious_a11y_violations
-from .helpers import DEMO_PASSWORD, login
+from .browser import PHONE
+from .helpers import (
+    DEMO_PASSWORD,
+    assert_no_horizontal_scroll,
+    assert_readable_and_steady,
+    assert_tables_fit,
+    login,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +41,12 @@ CREATE_SECOND_APPROVER = (
 def second_approver(server) -> str:
     server.manage("shell", "-c", CREATE_SECOND_APPROVER)
     return SECOND_APPROVER
+
+
+def fits(page) -> None:
+    assert_no_horizontal_scroll(page)
+    assert_tables_fit(page)
+    assert_readable_and_steady(page)
 
 
 def put_statuses(emulator_api, sandbox: str) -> list[int]:
@@ -95,9 +109,10 @@ def test_a_rollout_stopped_by_a_fault_in_stage_is_resumed_to_the_end(
     expect(approver.get_by_role("button", name="Approve", exact=True)).to_have_count(0)  # not twice
 
     # The second approver approves (prod needs two) and resumes.
-    other = new_context().new_page()
+    other = new_context(viewport=PHONE).new_page()
     login(other, second_approver)
     other.goto(rollout_url)
+    fits(other)
     other.get_by_label("Comment (required for a production sandbox)").fill("Stage is fixed; prod diff checked.")
     other.get_by_role("button", name="Approve", exact=True).click()
     other.get_by_role("dialog").get_by_role("button", name="Yes, approve").click()
@@ -105,6 +120,7 @@ def test_a_rollout_stopped_by_a_fault_in_stage_is_resumed_to_the_end(
     expect(other.locator("#rollout-approvals")).to_contain_text(second_approver)
     expect(other.locator("#rollout-approvals")).to_contain_text("Stage is fixed; prod diff checked.")
     expect(other.locator("#rollout-stopped")).to_be_visible()
+    fits(other)
     # prod answers slowly, so the page is seen while the worker applies it; it follows until the end.
     emulator_api.add_fault(action="delay", method="PUT", path=SPEC_PATH, sandbox="prod", delay_ms=2000, times=1)
     other.get_by_role("button", name="Resume").click()
@@ -117,6 +133,7 @@ def test_a_rollout_stopped_by_a_fault_in_stage_is_resumed_to_the_end(
         expect(other.locator(f"#step-row-{position}")).to_contain_text("applied")
     expect(other.locator("#events-heading + .table-wrap")).to_contain_text("rollout.completed")
     assert_no_serious_a11y_violations(other)
+    fits(other)
 
     assert put_statuses(emulator_api, "dev")[len(before["dev"]) :] == [200]  # dev was not sent again
     assert put_statuses(emulator_api, "stage")[len(before["stage"]) :] == [503, 200]
