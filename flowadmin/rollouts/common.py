@@ -5,7 +5,6 @@ Built on `flowadmin.changes.common` (names of users, how a change is described).
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,16 +15,13 @@ from django.utils import timezone
 
 from flowadmin.audit.services import audit_record
 from flowadmin.changes.common import change_names, describe
-from flowadmin.changes.models import ChangeRequest
 from flowadmin.documents.ids import normalise
 from flowadmin.rollouts import selectors
 from flowadmin.rollouts.errors import RolloutConflict
 from flowadmin.rollouts.messages import BAD_ID, NOT_OPEN
 from flowadmin.rollouts.models import Rollout, RolloutStep, rollout_digest
 
-logger = logging.getLogger("flowadmin.rollouts")
 Status = Rollout.Status
-CRStatus = ChangeRequest.Status
 
 
 def fresh(rollout: Rollout) -> Rollout:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,7 +23,6 @@ from flowadmin.rollouts.messages import (
 from flowadmin.rollouts.models import Rollout, RolloutApproval
 from flowadmin.rollouts.running import next_step_allowed
 
-logger = logging.getLogger("flowadmin.rollouts")
 Status = Rollout.Status
 CRStatus = ChangeRequest.Status
 

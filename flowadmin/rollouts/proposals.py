@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -29,9 +28,7 @@ from flowadmin.rollouts.messages import (
 from flowadmin.rollouts.models import Rollout, RolloutStep
 from flowadmin.rollouts.plan import rollout_plan
 
-logger = logging.getLogger("flowadmin.rollouts")
 Status = Rollout.Status
-CRStatus = ChangeRequest.Status
 
 
 # --- propose -------------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ a worker, which calls `run_claimed`.
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +17,6 @@ from flowadmin.rollouts.common import audit, claim, fresh, held
 from flowadmin.rollouts.messages import STOP_CLOSED, STOP_FAILED, STOP_FROZEN, STOP_REFUSED, STOP_STALE, STOP_UNKNOWN
 from flowadmin.rollouts.models import Rollout, RolloutStep
 
-logger = logging.getLogger("flowadmin.rollouts")
 Status = Rollout.Status
 CRStatus = ChangeRequest.Status
 
