@@ -199,6 +199,23 @@
       });
     });
   });
+  // Typed before the scripts were ready: a live search or filter field that already differs from what
+  // the server sent asks for its answer once htmx listens, so early typing is not silently ignored.
+  // (htmx remembers a field's value when it starts listening and answers only a change from it, so the
+  // typed text is held back until then and put back as the input that htmx hears.)
+  var early = [];
+  document.querySelectorAll("input[type=search], input[type=text], textarea").forEach(function (field) {
+    if (field.closest("form[data-draft]") || !changed(field)) return;
+    early.push([field, field.value]);
+    field.value = field.defaultValue;
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    early.forEach(function (pair) {
+      if (pair[0].value !== pair[0].defaultValue) return;  // typed again meanwhile: that input was heard
+      pair[0].value = pair[1];
+      pair[0].dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  });
   window.addEventListener("beforeunload", function (event) {
     if (leaving) return;
     var dirty = Array.prototype.some.call(document.querySelectorAll("form[data-draft]"), function (form) {

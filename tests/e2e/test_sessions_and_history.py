@@ -133,3 +133,22 @@ def test_back_and_forward_on_the_searched_lists_bring_back_their_rows_and_their_
     page.go_forward()
     expect(page).to_have_url(re.compile(f"q={second}"))
     expect(search).to_have_value(second)
+
+
+def test_a_search_typed_before_the_scripts_are_ready_still_filters_the_audit_log(page, server, synced):
+    login(page, "auditor")
+    held = []
+    page.route("**/static/js/flowadmin*.js", lambda route: held.append(route))
+    page.goto("/audit/", wait_until="commit")
+    search = page.get_by_label("Search")
+    search.fill("stage")
+    expect(page.locator("html")).not_to_have_class(re.compile(r"\bjs\b"))  # the scripts are still held back
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+
+    expect(page).to_have_url(re.compile(r"[?&]q=stage(&|$)"))
+    rows = page.locator("#audit-results tbody tr")
+    expect(rows.first).to_be_visible()
+    for sandbox in rows.locator("td[data-label=Sandbox]").all_inner_texts():
+        assert "stage" in sandbox
