@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -88,6 +90,9 @@ def request_threads() -> set[int]:
     return {thread.ident for thread in threading.enumerate() if "process_request_thread" in thread.name}
 
 
+IDLE_GRACE_SECONDS = 1.0  # a request thread still there after this waits for a next request that never comes
+
+
 def close_connections(emulator, before: set[int] | None = None) -> None:
     """Close the HTTP connections to the live server and wait until the request threads the test
     started have ended (``before``: those alive when it began, from `request_threads`; not waited for).
@@ -95,13 +100,34 @@ def close_connections(emulator, before: set[int] | None = None) -> None:
     Each of those threads holds a database connection until its client goes away; one still open
     when the run ends keeps PostgreSQL from dropping the test database. A thread another test left
     behind is not this test's to wait for. Clearing the fault rules ends the delays still running.
+    A connection whose client gave up on an answer (a timeout, a dropped call) can stay open at the
+    server, its thread waiting for a next request: after a short grace the server side of this test's
+    remaining connections is shut, which ends those threads at once.
     """
     emulator.clear_faults()
     close_clients()
     emulator.session.close()
     ignore = before or set()
-    deadline = time.monotonic() + THREADS_GONE_SECONDS
+    started = time.monotonic()
+    deadline = started + THREADS_GONE_SECONDS
+    shut = False
     while time.monotonic() < deadline:
-        if not (request_threads() - ignore):
+        remaining = request_threads() - ignore
+        if not remaining:
             return
+        if not shut and time.monotonic() - started > IDLE_GRACE_SECONDS:
+            _shut_server_side(remaining)
+            shut = True
         time.sleep(0.05)
+
+
+def _shut_server_side(idents: set[int]) -> None:
+    """Shut the sockets that the live server's request threads ``idents`` serve (`process_request_thread`'s
+    first argument), so that a thread blocked reading a next request ends."""
+    for thread in threading.enumerate():
+        if thread.ident not in idents:
+            continue
+        sock = (getattr(thread, "_args", None) or (None,))[0]
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # closed already
+                sock.shutdown(socket.SHUT_RDWR)
