@@ -42,7 +42,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--load-seconds", type=float, default=None, help="seconds per load level (default 60)")
     parser.add_argument("--levels", default="1,4,16,32", help="load test concurrency levels")
     parser.add_argument(
-        "--skip", default="", help="comma list of phases to skip: probe,pages,load,memory,sync,impact,audit"
+        "--skip", default="", help="comma list of phases to skip: probe,pages,load,memory,sync,aepp,impact,audit"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     parser.add_argument(
@@ -252,6 +252,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"~{sync['sequential_subset']['extrapolated_seconds']} s"
             )
             results.setdefault("memory", {})["sync_peak_kb"] = sync["peak_rss_kb"]
+
+        if "aepp" not in skip:
+            log("sync vs aepp: 3, 50 and 200 sandboxes, 50 ms per emulator request ...")
+            connection.close()
+            command = [sys.executable, "-m", "bench.aepp_compare", "--server-pid", str(gunicorn.process.pid)]
+            command += ["--repeat", "1" if args.quick else "3"]
+            results["aepp"] = json_lines(command)[0]
+            for row in results["aepp"].get("sizes", []):
+                log(
+                    f"  {row['sandboxes']:3} sandboxes: flowadmin cold {row['cold']['seconds']} s, warm "
+                    f"{row['warm']['seconds']} s; aepp {row['aepp']['seconds']} s"
+                )
+            if "skipped" in results["aepp"]:
+                log(f"  skipped: {results['aepp']['skipped']}")
 
         if "impact" not in skip:
             log("blast radius: 1,000 dataflows in a sandbox, 50 ms per emulator request ...")

@@ -52,12 +52,12 @@ def seed(*, sandboxes: dict[str, list[dict]]) -> None:
         ConnectionSpecDocument.objects.bulk_create(conn, batch_size=1000)
 
 
-def sync_sandboxes(count: int, specs: int = 5) -> dict[str, list[dict]]:
-    """``count`` sandboxes ``sync-NNN``, each with ``specs`` flow specs (one of each template first)."""
+def sync_sandboxes(count: int, specs: int = 5, prefix: str = "sync") -> dict[str, list[dict]]:
+    """``count`` sandboxes ``<prefix>-NNN``, each with ``specs`` flow specs (one of each template first)."""
     template_list = data.templates()
     result = {}
     for n in range(count):
-        name = f"sync-{n:03d}"
+        name = f"{prefix}-{n:03d}"
         result[name] = []
         for index in range(specs):
             template, spec_id, spec_name = data.spec_layout(index, template_list)

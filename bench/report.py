@@ -95,6 +95,7 @@ def evaluate(results: dict) -> list[dict]:
                     "note": "one by one: measured on a subset, extrapolated",
                 }
             )
+    targets += _aepp_targets(results.get("aepp", {}))
     impact = results.get("impact")
     if impact:
         reading = impact["reading"]
@@ -119,6 +120,30 @@ def evaluate(results: dict) -> list[dict]:
         resent = sum(row.get("resent_after_keepalive_close", 0) for row in results["load"])
         note = f"{resent} sent again after the server closed a kept-alive connection" if resent else ""
         targets.append({"target": "no errors under load", "value": str(errors), "met": errors == 0, "note": note})
+    return targets
+
+
+def _aepp_targets(compare: dict) -> list[dict]:
+    """Per size: flowadmin's sync, cold and warm, no slower than aepp reading the same sandboxes one by one."""
+    targets = []
+    for row in compare.get("sizes", []):
+        cold, warm, aepp = row["cold"], row["warm"], row["aepp"]
+        failed = cold["failed"] + warm["failed"] + aepp["failed"]
+        note = (
+            f"flowadmin: {cold['requests']} / {warm['requests']} requests (flow and connection specs, stored), "
+            f"aepp: {aepp['requests']} (flow specs, its IMS token included)"
+        )
+        if failed:
+            note += f"; {failed} sandbox(es) failed"
+        targets.append(
+            {
+                "target": f"sync of {row['sandboxes']} sandboxes no slower than aepp reading them one by one",
+                "value": f"cold {cold['seconds']} s, warm {warm['seconds']} s vs aepp {aepp['seconds']} s "
+                f"(x{row['ratio_cold']}, x{row['ratio_warm']})",
+                "met": row["ratio_cold"] <= 1 and row["ratio_warm"] <= 1 and failed == 0,
+                "note": note,
+            }
+        )
     return targets
 
 
@@ -192,9 +217,29 @@ def table(results: dict) -> str:
                 f"  checkpoint write after an apply: p50 {write['p50_ms']} ms, p95 {write['p95_ms']} ms, "
                 f"x{write['ratio_p50']} the floor"
             )
+    lines += _aepp_table(results.get("aepp", {}))
     lines.append("\ntargets:")
     for target in results.get("targets", []):
         mark = "met   " if target["met"] else "MISSED"
         note = f"  ({target['note']})" if target["note"] else ""
         lines.append(f"  {mark} {target['target']}: {target['value']}{note}")
     return "\n".join(lines)
+
+
+def _aepp_table(compare: dict) -> list[str]:
+    if "skipped" in compare:
+        return [f"\nsync vs aepp: skipped ({compare['skipped']})"]
+    if not compare.get("sizes"):
+        return []
+    lines = [
+        f"\nsync vs aepp {compare['aepp_version']} ({compare['latency_ms']} ms a request; median of "
+        f"{compare['repeat']}):",
+        f"{'sandboxes':>10} {'cold s':>8} {'warm s':>8} {'aepp s':>8} {'x cold':>7} {'x warm':>7}  target",
+    ]
+    for target, row in zip(_aepp_targets(compare), compare["sizes"], strict=True):
+        lines.append(
+            f"{row['sandboxes']:10} {row['cold']['seconds']:8.3f} {row['warm']['seconds']:8.3f} "
+            f"{row['aepp']['seconds']:8.3f} {row['ratio_cold']:7.2f} {row['ratio_warm']:7.2f}  "
+            f"{'MET' if target['met'] else 'MISSED'}"
+        )
+    return lines
