@@ -9,3 +9,6 @@ from flowadmin.settings import *  # noqa: F403
 # Tests create many users; hashing their passwords the production way costs most of a test's time and
 # proves nothing (the login tests check what a login accepts, not how slowly).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# `manage.py flush` after each transactional test runs in one transaction (tests/flushing).
+INSTALLED_APPS = ["tests.flushing", *INSTALLED_APPS]  # noqa: F405 - first, so that its command wins
