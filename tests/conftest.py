@@ -123,3 +123,13 @@ def _audit_log_emptied_before_flush(request):
                 cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
                 cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+
+
+def pytest_sessionfinish(session):
+    """At the end of the run (in its main process): drop the migrated PostgreSQL template the servers copied."""
+    import os
+
+    from tests.fixtures.databases import postgres_template_drop
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        postgres_template_drop(os.environ.get("DATABASE_URL", ""))

@@ -33,9 +33,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import environ
+
+from tests.fixtures.databases import postgres_copy, sqlite_copy, with_database_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -61,14 +62,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _with_database_name(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + quote(name)))
-
-
 @contextlib.contextmanager
 def throwaway_database(workdir: Path, source_url: str | None = None, *, name: str = "") -> Iterator[str]:
-    """Yield the DATABASE_URL of an empty database that is removed afterwards.
+    """Yield the DATABASE_URL of a migrated database (tests.fixtures.databases) that is removed afterwards.
 
     On PostgreSQL it is ``name`` (``flowadmin_e2e_<pid>`` by default): servers running side by side
     in one test process need names of their own.
@@ -76,6 +72,7 @@ def throwaway_database(workdir: Path, source_url: str | None = None, *, name: st
     source_url = source_url if source_url is not None else os.environ.get("DATABASE_URL", "")
     config = environ.Env.db_url_config(source_url) if source_url else {}
     if config.get("ENGINE") not in POSTGRES_ENGINES:
+        sqlite_copy(workdir / "e2e.sqlite3")
         yield f"sqlite:///{workdir / 'e2e.sqlite3'}"
         return
 
@@ -100,9 +97,9 @@ def throwaway_database(workdir: Path, source_url: str | None = None, *, name: st
 
     with admin_connection() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        postgres_copy(conn, name, source_url)
     try:
-        yield _with_database_name(source_url, name)
+        yield with_database_name(source_url, name)
     finally:
         with admin_connection() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

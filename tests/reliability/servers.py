@@ -25,7 +25,8 @@ from pathlib import Path
 import environ
 import requests
 
-from tests.e2e.server import POSTGRES_ENGINES, REPO_ROOT, E2EServer, _with_database_name
+from tests.e2e.server import POSTGRES_ENGINES, REPO_ROOT, E2EServer
+from tests.fixtures.databases import postgres_copy, sqlite_copy, with_database_name
 
 DEMO_PASSWORD = "flowadmin-demo"
 TIMEOUT = (3.05, 60)
@@ -34,10 +35,11 @@ TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 @contextlib.contextmanager
 def own_database(workdir: Path, label: str, *, sqlite: bool = False) -> Iterator[str]:
-    """An empty database named after ``label`` (PostgreSQL when DATABASE_URL says so), removed afterwards."""
+    """A migrated database named after ``label`` (PostgreSQL when DATABASE_URL says so), removed afterwards."""
     source_url = os.environ.get("DATABASE_URL", "")
     config = environ.Env.db_url_config(source_url) if source_url else {}
     if sqlite or config.get("ENGINE") not in POSTGRES_ENGINES:
+        sqlite_copy(workdir / (label + ".sqlite3"))
         yield f"sqlite:///{workdir / (label + '.sqlite3')}"
         return
     import psycopg
@@ -57,11 +59,11 @@ def own_database(workdir: Path, label: str, *, sqlite: bool = False) -> Iterator
         with psycopg.connect(**options) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             if create:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                postgres_copy(conn, name, source_url)
 
     recreate(True)
     try:
-        yield _with_database_name(source_url, name)
+        yield with_database_name(source_url, name)
     finally:
         recreate(False)
 
