@@ -10,7 +10,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from flowadmin.documents.body import pretty_json, put_body
+from flowadmin.documents.body import put_body
+from flowadmin.documents.printing import pretty
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class PrettyText:
     @functools.cached_property
     def lines(self) -> list[str]:
         if self.chunks is None:
-            return pretty_json(self.document).split("\n")
+            return pretty(self.document).split("\n")
         keys = sorted(self.chunks)
         lines = ["{"]
         for key in keys[:-1]:
@@ -75,8 +76,7 @@ def pretty_text(document: Any, *, like: PrettyText | None = None) -> PrettyText:
             chunks[key] = reusable[key]
             continue
         # Split on "\n" only: JSON strings hold no raw "\n", but may hold other line separators.
-        first, *rest = pretty_json(value).split("\n")
-        chunks[key] = [f"  {json.dumps(key, ensure_ascii=False)}: {first}", *("  " + line for line in rest)]
+        chunks[key] = f"  {json.dumps(key, ensure_ascii=False)}: {pretty(value, '  ')}".split("\n")
     return PrettyText(document=document, chunks=chunks)
 
 
@@ -134,6 +134,8 @@ class LineDiff:
         new_lines = new_text.lines if new is not None else []
         self.old_lines, self.new_lines = old_lines, new_lines
         self.matcher = _TrimmedMatcher(a=old_lines, b=new_lines, autojunk=False)
+        if old is not None and new is not None:
+            self.matcher.known_head, self.matcher.known_tail = _shared_ends(old_text, new_text)
 
     @property
     def equal(self) -> bool:
@@ -165,6 +167,24 @@ def line_diff(old: Any, new: Any, *, context: int = 3) -> list[DiffLine]:
     return LineDiff(old, new).hunks(context)
 
 
+def _shared_ends(old: PrettyText, new: PrettyText) -> tuple[int, int]:
+    """Lines known equal at the start and at the end of both texts without comparing them: those of
+    the top-level values both print from the same chunk (a shared value, `pretty_text(like=...)`)."""
+    if old.chunks is None or new.chunks is None:
+        return 0, 0
+    old_keys, new_keys = sorted(old.chunks), sorted(new.chunks)
+    ends = []
+    for step in (1, -1):
+        known = 1  # "{" or "}"
+        for old_key, new_key in zip(old_keys[::step], new_keys[::step], strict=False):
+            chunk = old.chunks[old_key]
+            if old_key != new_key or chunk is not new.chunks[new_key]:
+                break
+            known += len(chunk)
+        ends.append(known - 1)  # the line next to the first change may differ by its comma: compared
+    return ends[0], ends[1]
+
+
 class _TrimmedMatcher(difflib.SequenceMatcher):
     """SequenceMatcher that leaves the common first and last lines out of its search.
 
@@ -172,6 +192,8 @@ class _TrimmedMatcher(difflib.SequenceMatcher):
     large document); a change of a few ids touches a few lines in the middle, so matching only what
     lies between the common head and tail makes a 1 MB document's diff take milliseconds, not seconds.
     """
+
+    known_head = known_tail = 0  # lines known to be equal at either end (`_shared_ends`)
 
     def set_seq2(self, b):
         # No index of every line of b (SequenceMatcher's own): only the middle is searched, below.
@@ -185,10 +207,11 @@ class _TrimmedMatcher(difflib.SequenceMatcher):
         if self.opcodes is not None:
             return list(self.opcodes)
         a, b = self.a, self.b
-        head, limit = 0, min(len(a), len(b))
+        limit = min(len(a), len(b))
+        head = min(self.known_head, limit)
         while head < limit and a[head] == b[head]:
             head += 1
-        tail = 0
+        tail = min(self.known_tail, limit - head)
         while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
             tail += 1
         middle = difflib.SequenceMatcher(a=a[head : len(a) - tail], b=b[head : len(b) - tail], autojunk=False)
