@@ -15,7 +15,6 @@ from typing import Any
 from flowadmin import documents
 from flowadmin.flowservice.client import PreparedRequest, prepared_put
 
-FULL_CONTEXT = 1_000_000  # lines of context that show the whole document
 LARGE_DOCUMENT_LINES = 2000  # above this, the whole document and the curl command are shown on request
 
 
@@ -42,9 +41,9 @@ class DocumentChange:
         return bool(self.added or self.removed)
 
     @functools.cached_property
-    def full_diff(self) -> list[documents.DiffLine]:
-        """The whole document with the changed lines marked."""
-        return self.line_diff.hunks(FULL_CONTEXT)
+    def full_diff(self) -> list[documents.DiffLine | documents.FoldedRun]:
+        """The whole document with the changed lines marked, long unchanged runs folded (shown on request)."""
+        return self.line_diff.whole()
 
     @property
     def document_lines(self) -> int:

@@ -36,13 +36,22 @@ def open_q() -> Q:
     return Q(status__in=ChangeRequest.OPEN_STATUSES) | Q(status=ChangeRequest.Status.STALE, superseded_at__isnull=True)
 
 
-def change_request_get(*, pk: int) -> ChangeRequest:
+def change_request_get(*, pk: int, deferred: tuple[str, ...] = ()) -> ChangeRequest:
+    """One request; ``deferred``: columns read only if used (a document is 1 MB for a large flow spec)."""
     request = (
-        ChangeRequest.objects.select_related("author", "reviewer", "flow_spec", "rebased_from").filter(pk=pk).first()
+        ChangeRequest.objects.select_related("author", "reviewer", "flow_spec", "rebased_from")
+        .defer(*deferred)
+        .filter(pk=pk)
+        .first()
     )
     if request is None:
         raise Http404(CHANGE_REQUEST_NOT_FOUND.format(pk=pk))
     return request
+
+
+def change_request_for_review(*, pk: int) -> ChangeRequest:
+    """A request without the remote document a stale one met (read only when stale) nor its flow spec's."""
+    return change_request_get(pk=pk, deferred=("remote_document", "flow_spec__document"))
 
 
 def change_request_open_for(*, sandbox: str, spec_id: str) -> ChangeRequest | None:

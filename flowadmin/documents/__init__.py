@@ -3,7 +3,8 @@
     from flowadmin import documents
     documents.put_body(document)          # body.py: the PUT body, canonical JSON, content hash, source ids
     documents.json_patch(old, new)        # patch.py: RFC 6902 operations
-    documents.line_diff(old, new)         # diff.py: line diffs of the printed documents
+    documents.line_diff(old, new)         # diff.py: line diffs of the printed documents (LineDiff.whole: folded)
+    documents.pretty_json(document)       # printing.py: json.dumps(indent=2, sort_keys=True)'s text, faster
     documents.validate_document(body)     # schema.py: specs/flowspec.schema.json
     documents.id_key(spec_id)             # ids.py: the one rule for comparing and reading ids
 
@@ -23,6 +24,7 @@ from flowadmin.documents.body import (
 )
 from flowadmin.documents.diff import (
     DiffLine,
+    FoldedRun,
     LineDiff,
     PrettyText,
     line_diff,
@@ -40,6 +42,7 @@ __all__ = [
     "SOURCE_IDS_FIELD",
     "UUID",
     "DiffLine",
+    "FoldedRun",
     "LineDiff",
     "PrettyText",
     "canonical_json",

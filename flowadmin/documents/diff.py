@@ -29,6 +29,20 @@ class DiffLine:
 
 
 @dataclass(frozen=True)
+class FoldedRun:
+    """Unchanged lines of a whole-document diff shown on request: ``lines`` from line ``old_no`` of the
+    old document and ``new_no`` of the new one on."""
+
+    lines: list[str]
+    old_no: int
+    new_no: int
+
+    @property
+    def new_last(self) -> int:
+        return self.new_no + len(self.lines) - 1
+
+
+@dataclass(frozen=True)
 class PrettyText:
     """``pretty_json`` of a document, kept as lines per top-level key when it is a dict.
 
@@ -157,6 +171,32 @@ class LineDiff:
                 lines += [DiffLine("del", old_lines[i], i + 1, None) for i in range(i1, i2)]
                 lines += [DiffLine("add", new_lines[j], None, j + 1) for j in range(j1, j2)]
         return lines
+
+
+    def whole(self, *, context: int = 3, fold_over: int = 40) -> list[DiffLine | FoldedRun]:
+        """Every line, the changed ones marked; an unchanged run of more than ``fold_over`` lines is one
+        `FoldedRun` but for ``context`` lines at either end (next to a change). No line is left out."""
+        old_lines, new_lines = self.old_lines, self.new_lines
+        items: list[DiffLine | FoldedRun] = []
+        header = f"@@ -{_range(0, len(old_lines))} +{_range(0, len(new_lines))} @@"
+        if old_lines or new_lines:
+            items.append(DiffLine("hunk", header, 1, 1))
+        for tag, i1, i2, j1, j2 in self.matcher.get_opcodes():
+            if tag != "equal":
+                items += [DiffLine("del", old_lines[i], i + 1, None) for i in range(i1, i2)]
+                items += [DiffLine("add", new_lines[j], None, j + 1) for j in range(j1, j2)]
+                continue
+            keep_before = context if i1 > 0 else 0  # lines after a change, before the fold
+            keep_after = context if i2 < len(old_lines) else 0
+            if i2 - i1 - keep_before - keep_after <= fold_over:
+                keep_before, keep_after = i2 - i1, 0
+            shown = [(i, j1 + i - i1) for i in range(i1, i1 + keep_before)]
+            items += [DiffLine("ctx", old_lines[i], i + 1, j + 1) for i, j in shown]
+            start, end = i1 + keep_before, i2 - keep_after
+            if end > start:
+                items.append(FoldedRun(old_lines[start:end], start + 1, j1 + start - i1 + 1))
+            items += [DiffLine("ctx", old_lines[i], i + 1, j1 + i - i1 + 1) for i in range(end, i2)]
+        return items
 
 
 def line_diff(old: Any, new: Any, *, context: int = 3) -> list[DiffLine]:

@@ -32,6 +32,7 @@ from django.utils.timesince import timesince
 from flowadmin.catalog.names import NO_NAMES
 from flowadmin.catalog.names import short_id as id_short
 from flowadmin.catalog.providers import provider_name
+from flowadmin.documents import DiffLine, FoldedRun
 from flowadmin.panels import registered as registered_panels
 
 register = template.Library()
@@ -190,15 +191,46 @@ def pre_text(value) -> str:
 def diff_block(lines, label: str = "", empty: str = "") -> str:
     """A line diff (`flowadmin.documents.DiffLine` items) as one <pre class="diff">, each
     line a span marked by its kind (CSS adds a sign beside the colours); ``empty`` when there are none.
+    A whole document's diff (`LineDiff.whole`) also holds `FoldedRun` items: each becomes a <details>
+    announcing its number of unchanged lines, its text inside (shown when opened, with or without
+    JavaScript), between the <pre> blocks of the lines around it.
 
     Built in one pass: a whole document's diff has tens of thousands of lines, and one template
     row per line costs most of such a page's time."""
     if not lines:
         return format_html('<p class="muted">{}</p>', empty or "No difference.")
-    parts = [f'<pre class="diff" aria-label="{html.escape(label or "Line diff")}">']
-    parts += [f'<span class="line {line.kind}">{_pre_escape(line.text)}</span>' for line in lines]
-    parts.append("</pre>")
+    label = html.escape(label or "Line diff")
+    if not any(isinstance(line, FoldedRun) for line in lines):
+        return mark_safe(f'<pre class="diff" aria-label="{label}">{_diff_lines(lines)}</pre>')  # noqa: S308
+    parts = [f'<div class="diff-whole" role="group" aria-label="{label}">']
+    shown: list = []
+    for item in [*lines, None]:
+        if isinstance(item, DiffLine):
+            shown.append(item)
+            continue
+        if shown:
+            parts.append(f'<pre class="diff">{_diff_lines(shown)}</pre>')
+            shown = []
+        if item is not None:
+            parts.append(_folded(item))
+    parts.append("</div>")
     return mark_safe("".join(parts))  # noqa: S308 - every piece escaped above
+
+
+def _diff_lines(lines) -> str:
+    return "".join(f'<span class="line {line.kind}">{_pre_escape(line.text)}</span>' for line in lines)
+
+
+def _folded(run: FoldedRun) -> str:
+    """Unchanged lines folded: their number in the summary, their text (escaped in one piece) inside."""
+    count = len(run.lines)
+    where = f"line {run.new_no:,}" if count == 1 else f"lines {run.new_no:,} to {run.new_last:,}"
+    summary = f"{count:,} unchanged line{'' if count == 1 else 's'} ({where})"
+    text = _pre_escape("\n".join(run.lines))
+    return (
+        f'<details class="diff-fold"><summary>{summary}</summary>'
+        f'<pre class="diff"><span class="line ctx fold-text">{text}</span></pre></details>'
+    )
 
 
 @register.filter
