@@ -18,7 +18,7 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
-from flowadmin.documents import DiffLine, LineDiff, pretty_text_kept
+from flowadmin.documents import DiffLine, Kept, LineDiff, pretty_text_kept, shared_with
 from flowadmin.documents.ids import id_key
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
@@ -266,15 +266,20 @@ def flowspec_version_diff(
     old = by_id.get(old_id or "")
     if old is None:
         old = versions[1] if new.pk == versions[0].pk else versions[0]
+    key = (old.pk, old.content_hash, new.pk, new.content_hash)
+    return VersionDiff(old=old, new=new, lines=_version_diffs.get_or_make(key, lambda: _version_hunks(old, new)))
+
+
+_version_diffs: Kept[list[DiffLine]] = Kept(32)  # the hunks between two versions, which never change
+
+
+def _version_hunks(old: FlowSpecVersion, new: FlowSpecVersion) -> list[DiffLine]:
     documents = dict(FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).values_list("pk", "document"))
-    old_doc, new_doc = documents[old.pk], documents[new.pk]
-    diff = LineDiff(
-        old_doc,
-        new_doc,
-        old_text=pretty_text_kept(old_doc, old.content_hash),
-        new_text=pretty_text_kept(new_doc, new.content_hash),
-    )
-    return VersionDiff(old=old, new=new, lines=diff.hunks())
+    new_doc = documents[new.pk]
+    new_text = pretty_text_kept(new_doc, new.content_hash)  # the flow spec's own text, when it is the newest
+    old_doc = shared_with(documents[old.pk], new_doc)  # printed again only where it differs
+    old_text = pretty_text_kept(old_doc, old.content_hash, like=new_text)
+    return LineDiff(old_doc, new_doc, old_text=old_text, new_text=new_text).hunks()
 
 
 def sync_run_get(*, pk: int) -> SyncRun:

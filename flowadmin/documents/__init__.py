@@ -7,6 +7,7 @@
     documents.pretty_json(document)       # printing.py: json.dumps(indent=2, sort_keys=True)'s text, faster
     documents.validate_document(body)     # schema.py: specs/flowspec.schema.json
     documents.id_key(spec_id)             # ids.py: the one rule for comparing and reading ids
+    documents.Kept(size)                  # kept.py: values derived from documents, kept per content hash
 
 Nothing here imports the rest of flowadmin (tests/project/test_architecture.py).
 """
@@ -33,6 +34,7 @@ from flowadmin.documents.diff import (
     printed_forget,
 )
 from flowadmin.documents.ids import UUID, id_key, id_keys, normalise
+from flowadmin.documents.kept import Kept
 from flowadmin.documents.patch import json_patch
 from flowadmin.documents.schema import SCHEMA_PATH, json_path, validate_document
 
@@ -43,6 +45,7 @@ __all__ = [
     "UUID",
     "DiffLine",
     "FoldedRun",
+    "Kept",
     "LineDiff",
     "PrettyText",
     "canonical_json",

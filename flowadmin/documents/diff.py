@@ -5,12 +5,11 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from flowadmin.documents.body import put_body
+from flowadmin.documents.kept import Kept, forget_all
 from flowadmin.documents.printing import pretty
 
 
@@ -94,40 +93,33 @@ def pretty_text(document: Any, *, like: PrettyText | None = None) -> PrettyText:
     return PrettyText(document=document, chunks=chunks)
 
 
-_PRINTED_SIZE = 16  # documents kept printed per process (a 1 MB document prints to a few MB of lines)
-_printed: OrderedDict[str, PrettyText] = OrderedDict()
-_printed_lock = threading.Lock()
+_printed: Kept[PrettyText] = Kept(16)  # documents kept printed (a 1 MB document prints to a few MB of lines)
 
 
-def pretty_text_kept(document: Any, key: str) -> PrettyText:
+def pretty_text_kept(document: Any, key: str, *, like: PrettyText | None = None) -> PrettyText:
     """`pretty_text` of ``document``, printed once per process and ``key`` (its PUT body's content hash).
 
     Printing a large document costs more than the rest of a page, and pages show the same documents
     again and again (a flow spec, its versions, a request's base). The PUT body's text is kept per
     content hash; the document's own metadata keys, small, are printed each time around it.
+    ``like``: a text whose chunks the body may reuse when printed (`pretty_text`).
     """
     if not key or not isinstance(document, dict):
-        return pretty_text(document)
+        return pretty_text(document, like=like)
     body = put_body(document)
-    with _printed_lock:
-        kept = _printed.get(key)
-        if kept is not None:
-            _printed.move_to_end(key)
+    kept = _printed.get(key)
     if kept is None:
-        kept = pretty_text(body)
+        kept = pretty_text(body, like=like)
         kept.lines  # noqa: B018 - printed once, outside the lock, and kept
-        with _printed_lock:
-            _printed[key] = kept
-            while len(_printed) > _PRINTED_SIZE:
-                _printed.popitem(last=False)
+        _printed.put(key, kept)
     text = kept.for_document(body)
     return text if len(body) == len(document) else pretty_text(document, like=text)
 
 
 def printed_forget() -> None:
-    """Forget every kept printed document (a cold start, as the bench measures it)."""
-    with _printed_lock:
-        _printed.clear()
+    """Forget every kept printed document and every value kept from one (`kept.forget_all`): a cold
+    start, as the bench measures it."""
+    forget_all()
 
 
 class LineDiff:
