@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from flowadmin import documents
@@ -50,8 +54,44 @@ def change_request_get(*, pk: int, deferred: tuple[str, ...] = ()) -> ChangeRequ
 
 
 def change_request_for_review(*, pk: int) -> ChangeRequest:
-    """A request without the remote document a stale one met (read only when stale) nor its flow spec's."""
-    return change_request_get(pk=pk, deferred=("remote_document", "flow_spec__document"))
+    """A request for its page: its base and proposed documents read as their stored text (``base_text``,
+    ``proposed_text``: decoded by `review_documents` only when what the page derives from them is not
+    kept), its flow spec's name as proposed (``base_name``); without the remote document a stale one
+    met (read when it is shown) nor its flow spec's."""
+    request = (
+        ChangeRequest.objects.select_related("author", "reviewer", "flow_spec", "rebased_from")
+        .defer(*REVIEW_DEFERRED)
+        .annotate(
+            base_text=Cast("base_document", TextField()),
+            proposed_text=Cast("proposed_document", TextField()),
+            base_name=KeyTextTransform("name", "base_document"),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if request is None:
+        raise Http404(CHANGE_REQUEST_NOT_FOUND.format(pk=pk))
+    return request
+
+
+REVIEW_DEFERRED = ("base_document", "proposed_document", "remote_document", "flow_spec__document")
+
+
+def review_key(change_request: ChangeRequest) -> tuple[str, str]:
+    """What names the content of a request read by `change_request_for_review`: its base's content hash
+    and a digest of its proposal's stored text."""
+    digest = hashlib.blake2b(change_request.proposed_text.encode(), digest_size=16).hexdigest()
+    return change_request.base_hash, digest
+
+
+def review_documents(change_request: ChangeRequest) -> tuple[dict, dict]:
+    """The base and proposed documents of a request read by `change_request_for_review`, decoded as the
+    model's own fields decode them."""
+    field = ChangeRequest._meta.get_field("base_document")
+    return (
+        field.from_db_value(change_request.base_text, None, connection),
+        field.from_db_value(change_request.proposed_text, None, connection),
+    )
 
 
 def change_request_open_for(*, sandbox: str, spec_id: str) -> ChangeRequest | None:
