@@ -6,7 +6,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from flowadmin.catalog.models import (
@@ -18,7 +20,7 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
-from flowadmin.documents import DiffLine, Kept, LineDiff, pretty_text_kept, shared_with
+from flowadmin.documents import DiffLine, Kept, LineDiff, pretty_text_kept, shared_with, text_digest
 from flowadmin.documents.ids import id_key
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
@@ -180,21 +182,38 @@ def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAUL
     return specs.order_by(F("vanished_at").asc(nulls_first=True), *ordering)
 
 
-def flowspec_get(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
-    """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing."""
+def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False) -> FlowSpec:
+    """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing.
+
+    ``texts``: its document not decoded but read as its stored text, ``document_text``."""
     sandbox_name = sandbox.name if isinstance(sandbox, Sandbox) else sandbox
     if not (_storable(sandbox_name) and _storable(spec_id)):
         raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=_shown(spec_id), sandbox=_shown(sandbox_name)))
-    spec = FlowSpec.objects.select_related("sandbox").filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
+    specs = FlowSpec.objects.select_related("sandbox")
+    if texts:
+        specs = specs.defer("document").annotate(document_text=Cast("document", TextField()))
+    spec = specs.filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
     if spec is None:
-        spec = (
-            FlowSpec.objects.select_related("sandbox")
-            .filter(sandbox__name=sandbox_name, spec_id=id_key(spec_id))
-            .first()
-        )
+        spec = specs.filter(sandbox__name=sandbox_name, spec_id=id_key(spec_id)).first()
     if spec is None:
         raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=spec_id, sandbox=sandbox_name))
     return spec
+
+
+def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
+    """`flowspec_get` for a page that shows the flow spec: its document decoded once per process and
+    stored text (a 1 MB document takes longer to decode than the rest of a page), and shared by the
+    requests that show it: read-only."""
+    spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, texts=True)
+    key = (spec.pk, text_digest(spec.document_text))
+    field = FlowSpec._meta.get_field("document")
+    spec.document = _shown_documents.get_or_make(
+        key, lambda: field.from_db_value(spec.document_text, None, connection)
+    )
+    return spec
+
+
+_shown_documents: Kept[dict] = Kept(8)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -80,8 +79,7 @@ REVIEW_DEFERRED = ("base_document", "proposed_document", "remote_document", "flo
 def review_key(change_request: ChangeRequest) -> tuple[str, str]:
     """What names the content of a request read by `change_request_for_review`: its base's content hash
     and a digest of its proposal's stored text."""
-    digest = hashlib.blake2b(change_request.proposed_text.encode(), digest_size=16).hexdigest()
-    return change_request.base_hash, digest
+    return change_request.base_hash, documents.text_digest(change_request.proposed_text)
 
 
 def review_documents(change_request: ChangeRequest) -> tuple[dict, dict]:

@@ -160,7 +160,7 @@ def _with_added_id(post):
 def edit(request, sandbox: str, spec_id: str):
     """Propose a change; or, with ``?edit=<pk>``, edit the author's pending request; with ``?revise=<pk>``,
     revise a rejected or withdrawn one (the new request links to it)."""
-    spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
+    spec = catalog_selectors.flowspec_shown(sandbox=sandbox, spec_id=spec_id)
     if request.method == "POST":  # ids added that the cache lacks are looked up in the Flow Service
         context = lookups.id_context_looked_up(flow_spec=spec, text=_posted_ids(request.POST))
     else:
@@ -218,7 +218,7 @@ def edit(request, sandbox: str, spec_id: str):
 @PAGES.allowed_or_403(policy.can_propose)
 def preview_view(request, sandbox: str, spec_id: str):
     """The live preview: the fragment for htmx, the whole edit page without JavaScript. Saves nothing."""
-    spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
+    spec = catalog_selectors.flowspec_shown(sandbox=sandbox, spec_id=spec_id)
     context = lookups.id_context_looked_up(flow_spec=spec, text=_posted_ids(request.POST))
     form = ChangeRequestForm(request.POST, context=context)
     shown = _shown(request.POST)

@@ -34,7 +34,7 @@ from flowadmin.documents.diff import (
     printed_forget,
 )
 from flowadmin.documents.ids import UUID, id_key, id_keys, normalise
-from flowadmin.documents.kept import Kept
+from flowadmin.documents.kept import Kept, text_digest
 from flowadmin.documents.patch import json_patch
 from flowadmin.documents.schema import SCHEMA_PATH, json_path, validate_document
 
@@ -63,6 +63,7 @@ __all__ = [
     "put_body",
     "shared_with",
     "source_ids",
+    "text_digest",
     "validate_document",
     "with_source_ids",
 ]
