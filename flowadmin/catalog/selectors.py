@@ -205,10 +205,10 @@ def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
     stored text (a 1 MB document takes longer to decode than the rest of a page), and shared by the
     requests that show it: read-only."""
     spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, texts=True)
-    key = (spec.pk, text_digest(spec.document_text))
+    spec.document_digest = text_digest(spec.document_text)  # names the document: what pages derive is kept by it
     field = FlowSpec._meta.get_field("document")
     spec.document = _shown_documents.get_or_make(
-        key, lambda: field.from_db_value(spec.document_text, None, connection)
+        (spec.pk, spec.document_digest), lambda: field.from_db_value(spec.document_text, None, connection)
     )
     return spec
 

@@ -160,6 +160,7 @@ class ProposalPreview:
     spec_id: str
     platform_url: str
     org_id: str
+    text_key: str = ""  # a digest of the base's stored text, when the caller knows it: the curl command is kept
 
     @property
     def ready(self) -> bool:
@@ -171,13 +172,15 @@ class ProposalPreview:
         """The PUT as a curl command; "" while the list has problems or changes nothing."""
         if not self.ready:
             return ""
-        return curl_command(
-            platform_url=self.platform_url,
-            org_id=self.org_id,
-            sandbox=self.sandbox,
-            spec_id=self.spec_id,
-            document=self.proposed,
-        )
+        where = {"platform_url": self.platform_url, "org_id": self.org_id, "sandbox": self.sandbox}
+        where["spec_id"] = self.spec_id
+        if not self.text_key:
+            return curl_command(**where, document=self.proposed)
+        key = (self.text_key, tuple(self.ids.ids), *where.values())
+        return _kept_curls.get_or_make(key, lambda: curl_command(**where, document=self.proposed))
+
+
+_kept_curls: documents.Kept[str] = documents.Kept(8)  # a large document's curl command is 1 MB of text
 
 
 def proposal_preview(
@@ -190,10 +193,12 @@ def proposal_preview(
     platform_url: str,
     org_id: str,
     base_key: str = "",
+    text_key: str = "",
 ) -> ProposalPreview:
     """The preview of ``parsed`` (an `ids.IdList`) applied to ``base``; nothing is saved or sent.
 
-    ``base_key``: the base's content hash (see `document_change`)."""
+    ``base_key``: the base's content hash (see `document_change`); ``text_key``: a digest of its stored
+    text (`ProposalPreview.curl`)."""
     proposed = proposed_document(base, parsed.ids)
     change = document_change(
         base=base, proposed=proposed, added=parsed.added, removed=parsed.removed, names=names, base_key=base_key
@@ -206,4 +211,5 @@ def proposal_preview(
         spec_id=spec_id,
         platform_url=platform_url,
         org_id=org_id,
+        text_key=text_key,
     )

@@ -104,6 +104,7 @@ def _proposal(spec, form: ChangeRequestForm) -> preview.ProposalPreview:
         platform_url=settings.PLATFORM_URL,
         org_id=settings.ADOBE_ORG_ID,
         base_key=spec.content_hash,
+        text_key=getattr(spec, "document_digest", ""),  # catalog_selectors.flowspec_shown
     )
 
 
