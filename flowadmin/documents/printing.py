@@ -34,6 +34,23 @@ def pretty(value: Any, indent: str = "") -> str:
     return "".join(parts)
 
 
+def line_count(value: Any) -> int:
+    """How many lines `pretty` prints for ``value``, without printing it.
+
+    The C encoder writes ``value`` compactly with every string as ``0`` (so that no string holds a
+    bracket or a comma): the printed text has a line per value but for one per comma it has not,
+    plus the closing line of each object or array that is not empty. A tenth of printing's time."""
+    if _COUNTING is None:  # pragma: no cover - CPython has the C encoder
+        return pretty(value).count("\n") + 1
+    text = "".join(_COUNTING(value, 0))
+    containers = text.count("{") + text.count("[") - text.count("{}") - text.count("[]")
+    return 1 + text.count(",") + 2 * containers
+
+
+# Every string written as 0: "0%.0s" % text is "0", in C.
+_COUNTING = c_make_encoder and c_make_encoder(None, None, "0%.0s".__mod__, None, ":", ",", False, False, False)
+
+
 def _scalar(value: Any) -> str:
     kind = type(value)
     if kind is str:
