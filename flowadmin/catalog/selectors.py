@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -20,7 +19,7 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
-from flowadmin.documents import DiffLine, Kept, LineDiff, pretty_text_kept, shared_with, text_digest
+from flowadmin.documents import DiffLine, Kept, LineDiff, decoded, pretty_text_kept, shared_with, text_digest
 from flowadmin.documents.ids import id_key
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
@@ -206,10 +205,7 @@ def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
     requests that show it: read-only."""
     spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, texts=True)
     spec.document_digest = text_digest(spec.document_text)  # names the document: what pages derive is kept by it
-    field = FlowSpec._meta.get_field("document")
-    spec.document = _shown_documents.get_or_make(
-        (spec.pk, spec.document_digest), lambda: field.from_db_value(spec.document_text, None, connection)
-    )
+    spec.document = _shown_documents.get_or_make((spec.pk, spec.document_digest), lambda: decoded(spec.document_text))
     return spec
 
 
@@ -293,7 +289,8 @@ _version_diffs: Kept[list[DiffLine]] = Kept(32)  # the hunks between two version
 
 
 def _version_hunks(old: FlowSpecVersion, new: FlowSpecVersion) -> list[DiffLine]:
-    documents = dict(FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).values_list("pk", "document"))
+    texts = FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).annotate(text=Cast("document", TextField()))
+    documents = {pk: decoded(text) for pk, text in texts.values_list("pk", "text")}
     new_doc = documents[new.pk]
     new_text = pretty_text_kept(new_doc, new.content_hash)  # the flow spec's own text, when it is the newest
     old_doc = shared_with(documents[old.pk], new_doc)  # printed again only where it differs

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import connection
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -83,13 +82,8 @@ def review_key(change_request: ChangeRequest) -> tuple[str, str]:
 
 
 def review_documents(change_request: ChangeRequest) -> tuple[dict, dict]:
-    """The base and proposed documents of a request read by `change_request_for_review`, decoded as the
-    model's own fields decode them."""
-    field = ChangeRequest._meta.get_field("base_document")
-    return (
-        field.from_db_value(change_request.base_text, None, connection),
-        field.from_db_value(change_request.proposed_text, None, connection),
-    )
+    """The base and proposed documents of a request read by `change_request_for_review`, decoded."""
+    return documents.decoded(change_request.base_text), documents.decoded(change_request.proposed_text)
 
 
 def change_request_open_for(*, sandbox: str, spec_id: str) -> ChangeRequest | None:

@@ -34,7 +34,7 @@ from flowadmin.documents.diff import (
     printed_forget,
 )
 from flowadmin.documents.ids import UUID, id_key, id_keys, normalise
-from flowadmin.documents.kept import Kept, text_digest
+from flowadmin.documents.kept import Kept, decoded, text_digest
 from flowadmin.documents.patch import json_patch
 from flowadmin.documents.schema import SCHEMA_PATH, json_path, validate_document
 
@@ -50,6 +50,7 @@ __all__ = [
     "PrettyText",
     "canonical_json",
     "content_hash",
+    "decoded",
     "id_key",
     "id_keys",
     "json_patch",

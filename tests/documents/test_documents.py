@@ -416,3 +416,16 @@ def test_a_document_shares_the_values_it_has_in_common_with_another_and_keeps_it
     assert shared["e"] is decoded["e"], "true is not 1 as JSON: kept as it is"
     assert shared["sourceConnectionSpecIds"] is decoded["sourceConnectionSpecIds"]
     assert pretty_json(shared) == pretty_json(decoded)
+
+
+def test_a_decoded_document_is_json_loads_and_leaves_the_cycle_collector_as_it_was():
+    import gc
+
+    assert documents.decoded('{"a": [1, 1.0, true, null], "b": "é"}') == {"a": [1, 1.0, True, None], "b": "é"}
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        documents.decoded("[]")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
