@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from flowadmin.catalog.models import (
@@ -18,7 +19,7 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
-from flowadmin.documents import DiffLine, LineDiff, pretty_text_kept
+from flowadmin.documents import DiffLine, Kept, LineDiff, decoded, pretty_text_kept, shared_with, text_digest
 from flowadmin.documents.ids import id_key
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
@@ -180,21 +181,35 @@ def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAUL
     return specs.order_by(F("vanished_at").asc(nulls_first=True), *ordering)
 
 
-def flowspec_get(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
-    """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing."""
+def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False) -> FlowSpec:
+    """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing.
+
+    ``texts``: its document not decoded but read as its stored text, ``document_text``."""
     sandbox_name = sandbox.name if isinstance(sandbox, Sandbox) else sandbox
     if not (_storable(sandbox_name) and _storable(spec_id)):
         raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=_shown(spec_id), sandbox=_shown(sandbox_name)))
-    spec = FlowSpec.objects.select_related("sandbox").filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
+    specs = FlowSpec.objects.select_related("sandbox")
+    if texts:
+        specs = specs.defer("document").annotate(document_text=Cast("document", TextField()))
+    spec = specs.filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
     if spec is None:
-        spec = (
-            FlowSpec.objects.select_related("sandbox")
-            .filter(sandbox__name=sandbox_name, spec_id=id_key(spec_id))
-            .first()
-        )
+        spec = specs.filter(sandbox__name=sandbox_name, spec_id=id_key(spec_id)).first()
     if spec is None:
         raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=spec_id, sandbox=sandbox_name))
     return spec
+
+
+def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
+    """`flowspec_get` for a page that shows the flow spec: its document decoded once per process and
+    stored text (a 1 MB document takes longer to decode than the rest of a page), and shared by the
+    requests that show it: read-only."""
+    spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, texts=True)
+    spec.document_digest = text_digest(spec.document_text)  # names the document: what pages derive is kept by it
+    spec.document = _shown_documents.get_or_make((spec.pk, spec.document_digest), lambda: decoded(spec.document_text))
+    return spec
+
+
+_shown_documents: Kept[dict] = Kept(8)
 
 
 @dataclass(frozen=True)
@@ -266,15 +281,21 @@ def flowspec_version_diff(
     old = by_id.get(old_id or "")
     if old is None:
         old = versions[1] if new.pk == versions[0].pk else versions[0]
-    documents = dict(FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).values_list("pk", "document"))
-    old_doc, new_doc = documents[old.pk], documents[new.pk]
-    diff = LineDiff(
-        old_doc,
-        new_doc,
-        old_text=pretty_text_kept(old_doc, old.content_hash),
-        new_text=pretty_text_kept(new_doc, new.content_hash),
-    )
-    return VersionDiff(old=old, new=new, lines=diff.hunks())
+    key = (old.pk, old.content_hash, new.pk, new.content_hash)
+    return VersionDiff(old=old, new=new, lines=_version_diffs.get_or_make(key, lambda: _version_hunks(old, new)))
+
+
+_version_diffs: Kept[list[DiffLine]] = Kept(32)  # the hunks between two versions, which never change
+
+
+def _version_hunks(old: FlowSpecVersion, new: FlowSpecVersion) -> list[DiffLine]:
+    texts = FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).annotate(text=Cast("document", TextField()))
+    documents = {pk: decoded(text) for pk, text in texts.values_list("pk", "text")}
+    new_doc = documents[new.pk]
+    new_text = pretty_text_kept(new_doc, new.content_hash)  # the flow spec's own text, when it is the newest
+    old_doc = shared_with(documents[old.pk], new_doc)  # printed again only where it differs
+    old_text = pretty_text_kept(old_doc, old.content_hash, like=new_text)
+    return LineDiff(old_doc, new_doc, old_text=old_text, new_text=new_text).hunks()
 
 
 def sync_run_get(*, pk: int) -> SyncRun:

@@ -109,7 +109,7 @@ def flowspecs(request, sandbox: str):
 
 @require_GET
 def flowspec(request, sandbox: str, spec_id: str):
-    spec = selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
+    spec = selectors.flowspec_shown(sandbox=sandbox, spec_id=spec_id)
     versions = list(selectors.flowspec_versions(flow_spec=spec))
     diff = selectors.flowspec_version_diff(
         flow_spec=spec, versions=versions, old_id=request.GET.get("from"), new_id=request.GET.get("to")

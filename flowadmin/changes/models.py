@@ -141,7 +141,11 @@ class ChangeRequest(models.Model):
 
     @property
     def spec_name(self) -> str:
-        name = self.base_document.get("name") if isinstance(self.base_document, dict) else None
+        """The flow spec's name as proposed (read by the query as ``base_name`` when the base is not)."""
+        if "base_name" in self.__dict__:  # selectors.change_request_for_review
+            name = self.__dict__["base_name"]
+        else:
+            name = self.base_document.get("name") if isinstance(self.base_document, dict) else None
         return name if isinstance(name, str) and name else self.spec_id
 
 

@@ -1,4 +1,7 @@
-"""The change-request panels other apps' pages show (registered in `ChangesConfig.ready`)."""
+"""The change-request panels other apps' pages show (registered in `ChangesConfig.ready`).
+Rendered without the request: a panel shows nothing of it, and the page's context processors (each
+a query or more) would run again for every panel.
+"""
 
 from django.template.loader import render_to_string
 
@@ -24,4 +27,4 @@ def flowspec_panel(request, spec) -> str:
         "open_request": open_request,
         "can_propose": bool(policy.can_propose(user)) if user is not None else False,
     }
-    return render_to_string("changes/_flowspec_panel.html", context, request=request)
+    return render_to_string("changes/_flowspec_panel.html", context)  # no request: no context processors

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flowadmin import documents
 from flowadmin.flowservice.client import PreparedRequest, prepared_put
 
-FULL_CONTEXT = 1_000_000  # lines of context that show the whole document
 LARGE_DOCUMENT_LINES = 2000  # above this, the whole document and the curl command are shown on request
 
 
@@ -27,24 +27,51 @@ class NamedId:
 
 
 @dataclass(frozen=True)
-class DocumentChange:
-    """The difference between a base document and the proposed one, as the pages show it."""
+class DocumentDiff:
+    """What a proposal does to its document, whatever its ids are named: the same for the same documents."""
 
-    added: list[NamedId]
-    removed: list[NamedId]
     diff: list[documents.DiffLine]  # hunks with 3 lines of context
     patch: list[dict]
     patch_json: str
     line_diff: documents.LineDiff
 
+    @functools.cached_property
+    def whole(self) -> list[documents.DiffLine | documents.FoldedRun]:
+        return self.line_diff.whole()
+
+
+@dataclass(frozen=True)
+class DocumentChange:
+    """The difference between a base document and the proposed one, as the pages show it."""
+
+    added: list[NamedId]
+    removed: list[NamedId]
+    document: DocumentDiff
+
+    @property
+    def diff(self) -> list[documents.DiffLine]:
+        return self.document.diff
+
+    @property
+    def patch(self) -> list[dict]:
+        return self.document.patch
+
+    @property
+    def patch_json(self) -> str:
+        return self.document.patch_json
+
+    @property
+    def line_diff(self) -> documents.LineDiff:
+        return self.document.line_diff
+
     @property
     def changes_anything(self) -> bool:
         return bool(self.added or self.removed)
 
-    @functools.cached_property
-    def full_diff(self) -> list[documents.DiffLine]:
-        """The whole document with the changed lines marked."""
-        return self.line_diff.hunks(FULL_CONTEXT)
+    @property
+    def full_diff(self) -> list[documents.DiffLine | documents.FoldedRun]:
+        """The whole document with the changed lines marked, long unchanged runs folded (shown on request)."""
+        return self.document.whole
 
     @property
     def document_lines(self) -> int:
@@ -60,9 +87,7 @@ def named(ids, names: dict[str, str]) -> list[NamedId]:
     return [NamedId(spec_id=spec_id, name=names.get(spec_id, ""), known=spec_id in names) for spec_id in ids]
 
 
-def document_change(
-    *, base: dict, proposed: dict, added, removed, names: dict[str, str], base_key: str = ""
-) -> DocumentChange:
+def document_diff(*, base: dict, proposed: dict, base_key: str = "") -> DocumentDiff:
     """Diff and patch between the PUT bodies of ``base`` and ``proposed`` (metadata left out).
 
     ``base_key``: the base's content hash, when the caller knows it; the printed base is then kept
@@ -72,14 +97,37 @@ def document_change(
     new = documents.shared_with(documents.put_body(proposed), old)
     patch = documents.json_patch(old, new)
     line_diff = documents.LineDiff(old, new, old_text=documents.pretty_text_kept(old, base_key))
-    return DocumentChange(
-        added=named(added, names),
-        removed=named(removed, names),
+    return DocumentDiff(
         diff=line_diff.hunks(),
         patch=patch,
         patch_json=json.dumps(patch, indent=2, ensure_ascii=False),
         line_diff=line_diff,
     )
+
+
+def document_change(
+    *, base: dict, proposed: dict, added, removed, names: dict[str, str], base_key: str = ""
+) -> DocumentChange:
+    """`document_diff` with the ids added and removed, named (``names``: id -> name)."""
+    diff = document_diff(base=base, proposed=proposed, base_key=base_key)
+    return DocumentChange(added=named(added, names), removed=named(removed, names), document=diff)
+
+
+_kept_diffs: documents.Kept[DocumentDiff] = documents.Kept(16)
+
+
+def document_change_kept(
+    *, key, documents_of: Callable[[], tuple[dict, dict]], added, removed, names: dict[str, str], base_key: str = ""
+) -> DocumentChange:
+    """`document_change` of the base and proposed documents ``documents_of()`` returns, whose diff is kept
+    under ``key`` (naming both documents' content): a request's page shown again decodes neither."""
+
+    def make() -> DocumentDiff:
+        base, proposed = documents_of()
+        return document_diff(base=base, proposed=proposed, base_key=base_key)
+
+    diff = _kept_diffs.get_or_make(key, make)
+    return DocumentChange(added=named(added, names), removed=named(removed, names), document=diff)
 
 
 def put_request(*, platform_url: str, org_id: str, sandbox: str, spec_id: str, document: dict) -> PreparedRequest:
@@ -112,6 +160,7 @@ class ProposalPreview:
     spec_id: str
     platform_url: str
     org_id: str
+    text_key: str = ""  # a digest of the base's stored text, when the caller knows it: the curl command is kept
 
     @property
     def ready(self) -> bool:
@@ -123,13 +172,15 @@ class ProposalPreview:
         """The PUT as a curl command; "" while the list has problems or changes nothing."""
         if not self.ready:
             return ""
-        return curl_command(
-            platform_url=self.platform_url,
-            org_id=self.org_id,
-            sandbox=self.sandbox,
-            spec_id=self.spec_id,
-            document=self.proposed,
-        )
+        where = {"platform_url": self.platform_url, "org_id": self.org_id, "sandbox": self.sandbox}
+        where["spec_id"] = self.spec_id
+        if not self.text_key:
+            return curl_command(**where, document=self.proposed)
+        key = (self.text_key, tuple(self.ids.ids), *where.values())
+        return _kept_curls.get_or_make(key, lambda: curl_command(**where, document=self.proposed))
+
+
+_kept_curls: documents.Kept[str] = documents.Kept(8)  # a large document's curl command is 1 MB of text
 
 
 def proposal_preview(
@@ -142,10 +193,12 @@ def proposal_preview(
     platform_url: str,
     org_id: str,
     base_key: str = "",
+    text_key: str = "",
 ) -> ProposalPreview:
     """The preview of ``parsed`` (an `ids.IdList`) applied to ``base``; nothing is saved or sent.
 
-    ``base_key``: the base's content hash (see `document_change`)."""
+    ``base_key``: the base's content hash (see `document_change`); ``text_key``: a digest of its stored
+    text (`ProposalPreview.curl`)."""
     proposed = proposed_document(base, parsed.ids)
     change = document_change(
         base=base, proposed=proposed, added=parsed.added, removed=parsed.removed, names=names, base_key=base_key
@@ -158,4 +211,5 @@ def proposal_preview(
         spec_id=spec_id,
         platform_url=platform_url,
         org_id=org_id,
+        text_key=text_key,
     )

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from flowadmin import documents
@@ -36,13 +38,52 @@ def open_q() -> Q:
     return Q(status__in=ChangeRequest.OPEN_STATUSES) | Q(status=ChangeRequest.Status.STALE, superseded_at__isnull=True)
 
 
-def change_request_get(*, pk: int) -> ChangeRequest:
+def change_request_get(*, pk: int, deferred: tuple[str, ...] = ()) -> ChangeRequest:
+    """One request; ``deferred``: columns read only if used (a document is 1 MB for a large flow spec)."""
     request = (
-        ChangeRequest.objects.select_related("author", "reviewer", "flow_spec", "rebased_from").filter(pk=pk).first()
+        ChangeRequest.objects.select_related("author", "reviewer", "flow_spec", "rebased_from")
+        .defer(*deferred)
+        .filter(pk=pk)
+        .first()
     )
     if request is None:
         raise Http404(CHANGE_REQUEST_NOT_FOUND.format(pk=pk))
     return request
+
+
+def change_request_for_review(*, pk: int) -> ChangeRequest:
+    """A request for its page: its base and proposed documents read as their stored text (``base_text``,
+    ``proposed_text``: decoded by `review_documents` only when what the page derives from them is not
+    kept), its flow spec's name as proposed (``base_name``); without the remote document a stale one
+    met (read when it is shown) nor its flow spec's."""
+    request = (
+        ChangeRequest.objects.select_related("author", "reviewer", "flow_spec", "rebased_from")
+        .defer(*REVIEW_DEFERRED)
+        .annotate(
+            base_text=Cast("base_document", TextField()),
+            proposed_text=Cast("proposed_document", TextField()),
+            base_name=KeyTextTransform("name", "base_document"),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if request is None:
+        raise Http404(CHANGE_REQUEST_NOT_FOUND.format(pk=pk))
+    return request
+
+
+REVIEW_DEFERRED = ("base_document", "proposed_document", "remote_document", "flow_spec__document")
+
+
+def review_key(change_request: ChangeRequest) -> tuple[str, str]:
+    """What names the content of a request read by `change_request_for_review`: its base's content hash
+    and a digest of its proposal's stored text."""
+    return change_request.base_hash, documents.text_digest(change_request.proposed_text)
+
+
+def review_documents(change_request: ChangeRequest) -> tuple[dict, dict]:
+    """The base and proposed documents of a request read by `change_request_for_review`, decoded."""
+    return documents.decoded(change_request.base_text), documents.decoded(change_request.proposed_text)
 
 
 def change_request_open_for(*, sandbox: str, spec_id: str) -> ChangeRequest | None:

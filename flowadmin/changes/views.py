@@ -79,16 +79,7 @@ def _edit_context(
 ) -> dict:
     """What the edit page shows; ``page`` False: only what its live preview fragment needs."""
     sandbox = spec.sandbox.name
-    proposal = preview.proposal_preview(
-        base=spec.document,
-        parsed=form.parsed,
-        names=dict(form.context.names),
-        sandbox=sandbox,
-        spec_id=spec.spec_id,
-        platform_url=settings.PLATFORM_URL,
-        org_id=settings.ADOBE_ORG_ID,
-        base_key=spec.content_hash,
-    )
+    proposal = _proposal(spec, form)
     context = {"sandbox": spec.sandbox, "spec": spec, "form": form, "submitted": submitted, "preview": proposal}
     context.update(proposal_checks(spec=spec, form=form))
     if page:
@@ -101,6 +92,20 @@ def _edit_context(
         context["revising"] = _referenced(context["refs"], "revised_from", spec)
         context["requirement"] = policy.requirement_for(sandbox=sandbox)
     return context
+
+
+def _proposal(spec, form: ChangeRequestForm) -> preview.ProposalPreview:
+    return preview.proposal_preview(
+        base=spec.document,
+        parsed=form.parsed,
+        names=dict(form.context.names),
+        sandbox=spec.sandbox.name,
+        spec_id=spec.spec_id,
+        platform_url=settings.PLATFORM_URL,
+        org_id=settings.ADOBE_ORG_ID,
+        base_key=spec.content_hash,
+        text_key=getattr(spec, "document_digest", ""),  # catalog_selectors.flowspec_shown
+    )
 
 
 def _referenced(refs: ChangeRequestRefForm, name: str, spec) -> ChangeRequest | None:
@@ -156,7 +161,7 @@ def _with_added_id(post):
 def edit(request, sandbox: str, spec_id: str):
     """Propose a change; or, with ``?edit=<pk>``, edit the author's pending request; with ``?revise=<pk>``,
     revise a rejected or withdrawn one (the new request links to it)."""
-    spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
+    spec = catalog_selectors.flowspec_shown(sandbox=sandbox, spec_id=spec_id)
     if request.method == "POST":  # ids added that the cache lacks are looked up in the Flow Service
         context = lookups.id_context_looked_up(flow_spec=spec, text=_posted_ids(request.POST))
     else:
@@ -214,16 +219,19 @@ def edit(request, sandbox: str, spec_id: str):
 @PAGES.allowed_or_403(policy.can_propose)
 def preview_view(request, sandbox: str, spec_id: str):
     """The live preview: the fragment for htmx, the whole edit page without JavaScript. Saves nothing."""
-    spec = catalog_selectors.flowspec_get(sandbox=sandbox, spec_id=spec_id)
+    spec = catalog_selectors.flowspec_shown(sandbox=sandbox, spec_id=spec_id)
     context = lookups.id_context_looked_up(flow_spec=spec, text=_posted_ids(request.POST))
     form = ChangeRequestForm(request.POST, context=context)
     shown = _shown(request.POST)
+    if is_fragment(request) and shown:
+        # A large document's whole text or curl command, asked for when its panel opens: that part alone.
+        proposal = _proposal(spec, form)
+        context = {"sandbox": spec.sandbox, "spec": spec, "preview": proposal, "change": proposal.change}
+        return vary_on_htmx(render(request, SHOWN_PARTS[shown[0]], {**context, "shown": shown}))
     fragment = is_fragment(request)
     context = {**_edit_context(spec, form, submitted=False, page=not fragment), "shown": shown}
-    template = "changes/edit.html"
+    template = "changes/edit.html#preview" if fragment else "changes/edit.html"
     if fragment:
-        # A large document's whole text or curl command, asked for when its panel opens; else the preview.
-        template = SHOWN_PARTS[shown[0]] if shown else "changes/edit.html#preview"
         context["change"] = context["preview"].change
     return vary_on_htmx(render(request, template, context))
 
@@ -250,14 +258,7 @@ def queue(request):
 def detail_context(request, change_request: ChangeRequest, **extra) -> dict:
     user = request.user
     names = selectors.connection_spec_names(sandbox=change_request.sandbox)
-    change = preview.document_change(
-        base=change_request.base_document,
-        proposed=change_request.proposed_document,
-        added=change_request.added_ids,
-        removed=change_request.removed_ids,
-        names=names,
-        base_key=change_request.base_hash,
-    )
+    change = _document_change(change_request, names=names)
     stale_diff = None
     if change_request.status == ChangeRequest.Status.STALE and isinstance(change_request.remote_document, dict):
         stale_diff = documents.line_diff(
@@ -286,12 +287,33 @@ def detail_context(request, change_request: ChangeRequest, **extra) -> dict:
     return context
 
 
+def _document_change(change_request: ChangeRequest, *, names: dict[str, str]) -> preview.DocumentChange:
+    ids = {"added": change_request.added_ids, "removed": change_request.removed_ids, "names": names}
+    if getattr(change_request, "proposed_text", None) is not None:  # selectors.change_request_for_review
+        return preview.document_change_kept(
+            key=selectors.review_key(change_request),
+            documents_of=lambda: selectors.review_documents(change_request),
+            base_key=change_request.base_hash,
+            **ids,
+        )
+    return preview.document_change(
+        base=change_request.base_document,
+        proposed=change_request.proposed_document,
+        base_key=change_request.base_hash,
+        **ids,
+    )
+
+
 @require_GET
 def detail(request, pk: int):
-    change_request = selectors.change_request_get(pk=pk)
-    context = {**detail_context(request, change_request), "shown": _shown(request.GET)}
-    if is_fragment(request) and "document" in context["shown"]:
+    change_request = selectors.change_request_for_review(pk=pk)
+    shown = _shown(request.GET)
+    if is_fragment(request) and "document" in shown:
+        # The whole document, asked for when its panel opens: that part alone.
+        names = selectors.connection_spec_names(sandbox=change_request.sandbox)
+        context = {"cr": change_request, "change": _document_change(change_request, names=names), "shown": shown}
         return vary_on_htmx(render(request, SHOWN_PARTS["document"], context))
+    context = {**detail_context(request, change_request), "shown": shown}
     return vary_on_htmx(render(request, "changes/detail.html", context))
 
 

@@ -3,9 +3,11 @@
     from flowadmin import documents
     documents.put_body(document)          # body.py: the PUT body, canonical JSON, content hash, source ids
     documents.json_patch(old, new)        # patch.py: RFC 6902 operations
-    documents.line_diff(old, new)         # diff.py: line diffs of the printed documents
+    documents.line_diff(old, new)         # diff.py: line diffs of the printed documents (LineDiff.whole: folded)
+    documents.pretty_json(document)       # printing.py: json.dumps(indent=2, sort_keys=True)'s text, faster
     documents.validate_document(body)     # schema.py: specs/flowspec.schema.json
     documents.id_key(spec_id)             # ids.py: the one rule for comparing and reading ids
+    documents.Kept(size)                  # kept.py: values derived from documents, kept per content hash
 
 Nothing here imports the rest of flowadmin (tests/project/test_architecture.py).
 """
@@ -23,6 +25,7 @@ from flowadmin.documents.body import (
 )
 from flowadmin.documents.diff import (
     DiffLine,
+    FoldedRun,
     LineDiff,
     PrettyText,
     line_diff,
@@ -31,6 +34,7 @@ from flowadmin.documents.diff import (
     printed_forget,
 )
 from flowadmin.documents.ids import UUID, id_key, id_keys, normalise
+from flowadmin.documents.kept import Kept, decoded, text_digest
 from flowadmin.documents.patch import json_patch
 from flowadmin.documents.schema import SCHEMA_PATH, json_path, validate_document
 
@@ -40,10 +44,13 @@ __all__ = [
     "SOURCE_IDS_FIELD",
     "UUID",
     "DiffLine",
+    "FoldedRun",
+    "Kept",
     "LineDiff",
     "PrettyText",
     "canonical_json",
     "content_hash",
+    "decoded",
     "id_key",
     "id_keys",
     "json_patch",
@@ -57,6 +64,7 @@ __all__ = [
     "put_body",
     "shared_with",
     "source_ids",
+    "text_digest",
     "validate_document",
     "with_source_ids",
 ]

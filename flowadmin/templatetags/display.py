@@ -8,6 +8,8 @@
     {% pk_url "changes:detail" cr.pk %}                 {% url %} of a URL whose one argument is an <int:pk>
     {% diff_block lines label="Base to proposed" %}     a line diff as one <pre>, built in one pass
     {{ document_text|pre_text }}                       text for a <pre>: <, > and & escaped, quotes left as they are
+    <ul>{{ notes|list_items }}</ul>                     each item an escaped <li>, in one pass
+    <ul>{{ refs|connection_spec_items }}</ul>           a flow spec's connection spec ids with their names
     {% short_id spec.spec_id %}                         the id's first 8 characters, the whole id on hover
     {% provider spec.provider_id %}                     the provider's name (id on hover), or the id when unknown
     {% panels "flowspec" spec %}                        what other apps registered for that slot (flowadmin.panels)
@@ -32,6 +34,7 @@ from django.utils.timesince import timesince
 from flowadmin.catalog.names import NO_NAMES
 from flowadmin.catalog.names import short_id as id_short
 from flowadmin.catalog.providers import provider_name
+from flowadmin.documents import DiffLine, FoldedRun
 from flowadmin.panels import registered as registered_panels
 
 register = template.Library()
@@ -186,19 +189,80 @@ def pre_text(value) -> str:
     return mark_safe(_pre_escape(str(value)))  # noqa: S308 - escaped above
 
 
+@register.filter(is_safe=True)
+def list_items(values) -> str:
+    """``<ul>{{ notes|list_items }}</ul>``: each value an escaped <li> (HTML marked safe kept as it is),
+    in one pass: a list of 2,000 lines' notes costs a template loop more than the rest of its page."""
+    return mark_safe(  # noqa: S308 - every item escaped
+        "".join(f"<li>{_escaped(value)}</li>" for value in values)
+    )
+
+
+@register.filter(is_safe=True)
+def connection_spec_items(refs) -> str:
+    """``<ul>{{ refs|connection_spec_items }}</ul>``: each `ConnectionSpecRef` an <li>, its id and name, or
+    "unknown" when the sandbox has no such connection spec; in one pass (a flow spec may list 1,000)."""
+    parts = []
+    for ref in refs:
+        name = _escaped(ref.name or "(no name)") if ref.known else _UNKNOWN_SPEC
+        parts.append(f"<li><code>{_escaped(ref.spec_id)}</code> {name}</li>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value escaped
+
+
+_UNKNOWN_SPEC = (
+    '<span class="badge badge-warn">unknown</span> <span class="muted">not a connection spec of this sandbox</span>'
+)
+
+
+def _escaped(value) -> str:
+    """`conditional_escape` without its lazy-string wrapper (a call each costs more than the escaping)."""
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
 @register.simple_tag
 def diff_block(lines, label: str = "", empty: str = "") -> str:
     """A line diff (`flowadmin.documents.DiffLine` items) as one <pre class="diff">, each
     line a span marked by its kind (CSS adds a sign beside the colours); ``empty`` when there are none.
+    A whole document's diff (`LineDiff.whole`) also holds `FoldedRun` items: each becomes a <details>
+    announcing its number of unchanged lines, its text inside (shown when opened, with or without
+    JavaScript), between the <pre> blocks of the lines around it.
 
     Built in one pass: a whole document's diff has tens of thousands of lines, and one template
     row per line costs most of such a page's time."""
     if not lines:
         return format_html('<p class="muted">{}</p>', empty or "No difference.")
-    parts = [f'<pre class="diff" aria-label="{html.escape(label or "Line diff")}">']
-    parts += [f'<span class="line {line.kind}">{_pre_escape(line.text)}</span>' for line in lines]
-    parts.append("</pre>")
+    label = html.escape(label or "Line diff")
+    if not any(isinstance(line, FoldedRun) for line in lines):
+        return mark_safe(f'<pre class="diff" aria-label="{label}">{_diff_lines(lines)}</pre>')  # noqa: S308
+    parts = [f'<div class="diff-whole" role="group" aria-label="{label}">']
+    shown: list = []
+    for item in [*lines, None]:
+        if isinstance(item, DiffLine):
+            shown.append(item)
+            continue
+        if shown:
+            parts.append(f'<pre class="diff">{_diff_lines(shown)}</pre>')
+            shown = []
+        if item is not None:
+            parts.append(_folded(item))
+    parts.append("</div>")
     return mark_safe("".join(parts))  # noqa: S308 - every piece escaped above
+
+
+def _diff_lines(lines) -> str:
+    return "".join(f'<span class="line {line.kind}">{_pre_escape(line.text)}</span>' for line in lines)
+
+
+def _folded(run: FoldedRun) -> str:
+    """Unchanged lines folded: their number in the summary, their text (escaped in one piece) inside."""
+    count = len(run.lines)
+    where = f"line {run.new_no:,}" if count == 1 else f"lines {run.new_no:,} to {run.new_last:,}"
+    summary = f"{count:,} unchanged line{'' if count == 1 else 's'} ({where})"
+    text = _pre_escape("\n".join(run.lines))
+    return (
+        f'<details class="diff-fold"><summary>{summary}</summary>'
+        f'<pre class="diff"><span class="line ctx fold-text">{text}</span></pre></details>'
+    )
 
 
 @register.filter

@@ -256,8 +256,8 @@ def test_the_flowspec_list_costs_the_same_queries_for_many_specs(client, staff_u
 def test_the_spec_page_names_known_connection_specs_and_flags_unknown_ids(staff_client, dev):
     page = text(staff_client.get(reverse("catalog:flowspec", args=["dev", STREAMING_ID])))
 
-    assert f"<code>{HTTP_API}</code>\n        HTTP API" in page
-    assert f"<code>{DATA_LAKE}</code>\n        Data Lake" in page
+    assert f"<code>{HTTP_API}</code> HTTP API</li>" in page
+    assert f"<code>{DATA_LAKE}</code> Data Lake</li>" in page
     unknown = page[page.index(UNKNOWN_ID) :]
     assert unknown.index('<span class="badge badge-warn">unknown</span>') < unknown.index("</li>")
     assert "not a connection spec of this sandbox" in unknown

@@ -350,6 +350,30 @@ def test_a_change_request_of_a_large_document_shows_its_whole_text_on_request(
     assert 'aria-label="The whole document"' in fragment and "<html" not in fragment
 
 
+def test_the_whole_document_folds_long_unchanged_runs_which_open_on_request(
+    approver_client, remote, streaming_spec, staff_user, monkeypatch
+):
+    monkeypatch.setattr(preview, "LARGE_DOCUMENT_LINES", 10)
+    properties = {f"field{n:03d}": {"title": f"Field {n}", "type": "string"} for n in range(40)}
+    properties["field007"]["description"] = '<script>alert("x")</script> & more'
+    streaming_spec.document["optionSpec"]["spec"]["properties"] = properties
+    streaming_spec.content_hash = documents.content_hash(streaming_spec.document)
+    streaming_spec.save()
+    change_request = propose(streaming_spec, staff_user, add=[ACME_EVENTS])
+
+    fragment = approver_client.get(detail_url(change_request), {"show": "document"}, **HTMX).text
+
+    announced = r'<details class="diff-fold"><summary>(\d+) unchanged lines \(lines (\d+) to (\d+)\)</summary>'
+    folds = re.findall(announced, fragment)
+    assert folds, "a long unchanged run is folded, announced with its number of lines"
+    assert all(int(count) == int(last) - int(first) + 1 for count, first, last in folds)
+    assert f'<span class="line add">    "{ACME_EVENTS}"</span>' in fragment, "the change is marked, not folded"
+    assert '&lt;script&gt;alert(\\"x\\")&lt;/script&gt; &amp; more' in fragment and "<script>alert" not in fragment
+    proposed = documents.pretty_json(documents.put_body(change_request.proposed_document))
+    shown = html.unescape(fragment)
+    assert all(line in shown for line in proposed.split("\n")), "every line is in the page, folded or not"
+
+
 def test_a_preview_saves_nothing_and_only_reads_dataflows_and_connection_specs(staff_client, remote):
     for data in (form(lines_of(CUSTOMER_IO, ACME_EVENTS)), form("garbage"), form("")):
         assert staff_client.post(PREVIEW, data, **HTMX).status_code == 200

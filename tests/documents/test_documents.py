@@ -3,6 +3,7 @@ import json
 import random
 
 import jsonpatch
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,26 @@ def test_canonical_json_sorts_keys_and_is_compact():
 
 def test_pretty_json_sorts_keys_and_indents_by_two():
     assert pretty_json({"b": 1, "a": 2}) == '{\n  "a": 2,\n  "b": 1\n}'
+
+
+def standard_pretty(value) -> str:
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+@settings(deadline=None, max_examples=300)
+@given(json_values)
+def test_pretty_json_prints_exactly_what_the_standard_library_prints(value):
+    assert pretty_json(value) == standard_pretty(value)
+    assert documents.pretty_text(value).text == standard_pretty(value)
+
+
+def test_pretty_json_prints_values_json_cannot_decode_as_the_standard_library_does():
+    unusual = ({1: "a", 2: {"b": (1, 2)}}, [True, 1, 1.0, -0.0, 1e16, 2**80, None], {"a": [[]], "b": {}}, "<&>\u2028")
+    for value in unusual:
+        assert pretty_json(value) == standard_pretty(value)
+    for refused in (float("nan"), {"a": [1, float("inf")]}):
+        with pytest.raises(ValueError):
+            pretty_json(refused)
 
 
 @settings(deadline=None)
@@ -360,30 +381,51 @@ def test_a_document_is_printed_once_per_content_for_every_page_that_shows_it(mon
 
     module.printed_forget()
     printed: list[str] = []
-    real = module.pretty_json
-    monkeypatch.setattr(module, "pretty_json", lambda value: printed.append(value) or real(value))
+    real = module.pretty
+    monkeypatch.setattr(module, "pretty", lambda value, indent="": printed.append(value) or real(value, indent))
     document = {**streaming_spec(), "updatedAt": 5}
     key = content_hash(document)
     metadata = [name for name in document if name in READ_ONLY_FIELDS]
 
-    assert module.pretty_text_kept(document, key).text == real(document)
+    assert module.pretty_text_kept(document, key).text == pretty_json(document)
     assert len(printed) == len(document), "each top-level value printed once"
     printed.clear()
     later = {**document, "updatedAt": 6}
-    assert module.pretty_text_kept(later, key).text == real(later)
+    assert module.pretty_text_kept(later, key).text == pretty_json(later)
     assert len(printed) == len(metadata), "the body is not printed again: only the metadata around it"
 
 
 def test_a_document_shares_the_values_it_has_in_common_with_another_and_keeps_its_own():
     from flowadmin.documents import shared_with
 
-    base = {"a": {"deep": [1, 2]}, "b": {"x": 1}, "c": "same", "sourceConnectionSpecIds": ["1"]}
-    decoded = {"a": {"deep": [1, 2]}, "b": {"x": 1.0}, "c": "same", "sourceConnectionSpecIds": ["1", "2"], "d": 4}
+    base = {"a": {"deep": [1, 2]}, "b": {"x": 1}, "c": "same", "sourceConnectionSpecIds": ["1"], "e": [1, True]}
+    decoded = {
+        "a": {"deep": [1, 2]},
+        "b": {"x": 1.0},
+        "c": "same",
+        "sourceConnectionSpecIds": ["1", "2"],
+        "d": 4,
+        "e": [True, 1],
+    }
 
     shared = shared_with(decoded, base)
 
     assert shared == decoded and list(shared) == list(decoded)
     assert shared["a"] is base["a"] and shared["c"] is base["c"]
     assert shared["b"] is decoded["b"], "1.0 is not 1 as JSON: kept as it is"
+    assert shared["e"] is decoded["e"], "true is not 1 as JSON: kept as it is"
     assert shared["sourceConnectionSpecIds"] is decoded["sourceConnectionSpecIds"]
     assert pretty_json(shared) == pretty_json(decoded)
+
+
+def test_a_decoded_document_is_json_loads_and_leaves_the_cycle_collector_as_it_was():
+    import gc
+
+    assert documents.decoded('{"a": [1, 1.0, true, null], "b": "é"}') == {"a": [1, 1.0, True, None], "b": "é"}
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        documents.decoded("[]")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
