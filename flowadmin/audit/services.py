@@ -72,6 +72,51 @@ def audit_record(
     ``search_also``: more text the free-text filter finds the event by (the whole ids a detail names
     by name and a short id), kept in its search text only.
     """
+    return _chain_append(
+        [
+            audit_event_new(
+                action=action,
+                actor=actor,
+                outcome=outcome,
+                sandbox=sandbox,
+                spec_id=spec_id,
+                change_request_id=change_request_id,
+                before=before,
+                after=after,
+                patch=patch,
+                http=http,
+                detail=detail,
+                correlation_id=correlation_id,
+                search_also=search_also,
+            )
+        ]
+    )[0]
+
+
+def audit_record_many(events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """Append several events (each made by `audit_event_new`) to the chain in this order, under one lock
+    of the chain head and in one transaction; the same events one `audit_record` at a time would chain
+    alike."""
+    return _chain_append(list(events)) if events else []
+
+
+def audit_event_new(
+    *,
+    action: str,
+    actor=None,
+    outcome: str = AuditOutcome.SUCCESS,
+    sandbox: str = "",
+    spec_id: str = "",
+    change_request_id: int | None = None,
+    before: Any = None,
+    after: Any = None,
+    patch: list[dict] | None = None,
+    http: dict | list[dict] | None = None,
+    detail: str = "",
+    correlation_id: str | None = None,
+    search_also: Sequence[str] = (),
+) -> AuditEvent:
+    """An event as `audit_record` takes it (checked, scrubbed, its search text made), not in the chain yet."""
     if action not in AuditAction.values:
         raise AuditRecordError(UNKNOWN_ACTION.format(action=action))
     if outcome not in AuditOutcome.values:
@@ -90,7 +135,7 @@ def audit_record(
     client_id = client_request_id_current()
     if client_id:  # the client's own X-Request-ID: recorded, never the correlation id
         detail = f"{detail} {CLIENT_REQUEST_ID_NOTE.format(value=client_id)}".lstrip()
-    event = AuditEvent(
+    return AuditEvent(
         actor=actor,
         actor_username=actor_username,
         action=action,
@@ -115,21 +160,30 @@ def audit_record(
             also=search_also,
         ),
     )
+
+
+def _chain_append(events: list[AuditEvent]) -> list[AuditEvent]:
     using = router.db_for_write(AuditEvent)
     with transaction.atomic(using=using):
         _chain_head_lock(using)
         head = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
-        event.seq, event.prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-        event.at = timezone.now()
-        event.hash = event_hash(event)
-        event.save(using=using)
+        seq, prev_hash = head if head else (0, GENESIS_HASH)
+        at = timezone.now()
+        for event in events:
+            seq += 1
+            event.seq, event.prev_hash, event.at = seq, prev_hash, at
+            event.hash = prev_hash = event_hash(event)
+        if len(events) == 1:
+            events[0].save(using=using)
+        else:
+            AuditEvent.objects.using(using).bulk_create(events)
         AuditSearchTerm.objects.using(using).bulk_create(
-            [AuditSearchTerm(term=term, event=event) for term in search_terms(event.search_text)]
+            [AuditSearchTerm(term=term, event=event) for event in events for term in search_terms(event.search_text)]
         )
-        if action in CHECKPOINT_ACTIONS:
+        if any(event.action in CHECKPOINT_ACTIONS for event in events):
             # Signed once committed, outside the caller's transaction; a failure is logged, never raised.
             transaction.on_commit(checkpoint_after_commit, using=using)
-    return event
+    return events
 
 
 def search_terms(search_text: str) -> list[str]:
