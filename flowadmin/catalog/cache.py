@@ -102,9 +102,7 @@ def _plan(listing: Listing, cached: dict[str, FlowSpec], now: datetime) -> _Plan
     for spec_id, (document, fields) in listing.wanted.items():
         row = cached.get(spec_id)
         if row is None:
-            plan.created.append(
-                FlowSpec(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields)
-            )
+            plan.created.append(FlowSpec(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields))
             continue
         if spec_id in newer:
             plan.unchanged += 1

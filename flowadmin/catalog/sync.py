@@ -229,8 +229,8 @@ def sandboxes_discover(*, client=None) -> list[str]:
     return sorted(name for name, fields in listed.items() if fields["state"] == STATE_ACTIVE)
 
 
-def _resolve_names(names: Iterable[str] | None, client) -> tuple[list[str], list[str]]:
-    """(names to sync, names refused as unknown)."""
+def sandboxes_resolve(names: Iterable[str] | None, client) -> tuple[list[str], list[str]]:
+    """(names to sync, names refused as unknown); ``names`` None: every sandbox to cache (`sandboxes_discover`)."""
     if names is None:
         return sandboxes_discover(client=client), []
     wanted = list(dict.fromkeys(name.strip().lower() for name in names if name.strip()))
@@ -260,7 +260,7 @@ def sandboxes_sync(
     waiting are stored together, with their progress rows, in one transaction.
     """
     client = client or get_client()
-    targets, unknown = _resolve_names(names, client)
+    targets, unknown = sandboxes_resolve(names, client)
     token = run.token if run is not None else uuid.uuid4().hex
     progress = _Progress(run, on_result)
     results: dict[str, SyncResult] = {}
@@ -338,6 +338,18 @@ def in_own_connection(function: Callable) -> Callable:
     return wrapper
 
 
+def run_rows_add(run: SyncRun, names: list[str]) -> dict[str, int]:
+    """A progress row (queued) for each of ``names`` that the run does not list yet; {name: pk} of its rows."""
+    rows = SyncRunSandbox.objects.filter(run=run)
+    listed = set(rows.values_list("sandbox_name", flat=True))
+    SyncRunSandbox.objects.bulk_create(
+        [SyncRunSandbox(run=run, sandbox_name=name) for name in names if name not in listed],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    return dict(rows.values_list("sandbox_name", "pk"))
+
+
 class _Progress:
     """A run's per-sandbox rows and its heartbeat (at most one write a second), and ``on_result``."""
 
@@ -351,14 +363,7 @@ class _Progress:
         """A row for each of ``names`` that the run does not list yet."""
         if self.run is None:
             return
-        rows = SyncRunSandbox.objects.filter(run=self.run)
-        listed = set(rows.values_list("sandbox_name", flat=True))
-        SyncRunSandbox.objects.bulk_create(
-            [SyncRunSandbox(run=self.run, sandbox_name=name) for name in names if name not in listed],
-            batch_size=500,
-            ignore_conflicts=True,
-        )
-        self._rows = dict(rows.values_list("sandbox_name", "pk"))
+        self._rows = run_rows_add(self.run, names)
 
     def start(self, name: str) -> None:
         if self.run is None:
