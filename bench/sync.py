@@ -61,8 +61,11 @@ class TaskWorkers:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        from django_q.models import Task
+        from django_q.models import Schedule, Task
         from django_q.tasks import async_task
+
+        # No schedules: the scheduled sync (due at once after migrate) would compete with the measured runs.
+        Schedule.objects.all().delete()
 
         env = {**os.environ, "FLOWADMIN_TASK_WORKERS": str(self.workers), "FLOWADMIN_TASKS_SYNC": "false"}
         with self.log_path.open("ab") as log:
@@ -88,7 +91,7 @@ class TaskWorkers:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)  # the cluster lets its workers finish, then exits
+        self.process.terminate()  # the cluster lets its workers finish, then exits (as systemd's KillMode=mixed)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -119,10 +122,15 @@ def foreground_run() -> list:
 
 def run_results(run) -> list:
     from flowadmin.catalog.errors import NOT_LISTED
+    from flowadmin.catalog.models import Sandbox
     from flowadmin.catalog.services import SyncResult
 
     rows = run.items.exclude(error=NOT_LISTED).values_list("sandbox_name", "state", "error")  # NOT_LISTED: gone
-    return [SyncResult(sandbox=name, ok=state != "failed", error=error) for name, state, error in rows]
+    results = [SyncResult(sandbox=name, ok=state == "succeeded", error=error) for name, state, error in rows]
+    leased = Sandbox.objects.filter(sync_lease_token=run.token).count()
+    if leased:  # a finished run holds none
+        results.append(SyncResult(sandbox="", ok=False, error=f"{leased} leases still held after the run"))
+    return results
 
 
 def main() -> None:
