@@ -46,51 +46,16 @@ class AuditRecordError(ValueError):
     """An audit event that cannot be recorded as given (a programming error in the caller)."""
 
 
-def audit_record(
-    *,
-    action: str,
-    actor=None,
-    outcome: str = AuditOutcome.SUCCESS,
-    sandbox: str = "",
-    spec_id: str = "",
-    change_request_id: int | None = None,
-    before: Any = None,
-    after: Any = None,
-    patch: list[dict] | None = None,
-    http: dict | list[dict] | None = None,
-    detail: str = "",
-    correlation_id: str | None = None,
-    search_also: Sequence[str] = (),
-) -> AuditEvent:
-    """Append one event to the chain and return it.
+def audit_record(**fields: Any) -> AuditEvent:
+    """Append one event to the chain and return it; ``fields`` are those of `audit_event_new` (``action``,
+    ``actor``, ``outcome``, ``sandbox``, ``spec_id``, ``before``, ``after``, ``http``, ``detail`` ...).
 
     Runs in its own short transaction (nested in the caller's if there is one). Writers are
     serialised on the chain head, so two of them never fork the chain: on PostgreSQL by a
     transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions. An apply outcome
     (`CHECKPOINT_ACTIONS`) is followed by a signed checkpoint once the outermost transaction commits.
-
-    ``search_also``: more text the free-text filter finds the event by (the whole ids a detail names
-    by name and a short id), kept in its search text only.
     """
-    return _chain_append(
-        [
-            audit_event_new(
-                action=action,
-                actor=actor,
-                outcome=outcome,
-                sandbox=sandbox,
-                spec_id=spec_id,
-                change_request_id=change_request_id,
-                before=before,
-                after=after,
-                patch=patch,
-                http=http,
-                detail=detail,
-                correlation_id=correlation_id,
-                search_also=search_also,
-            )
-        ]
-    )[0]
+    return _chain_append([audit_event_new(**fields)])[0]
 
 
 def audit_record_many(events: Sequence[AuditEvent]) -> list[AuditEvent]:
@@ -116,7 +81,11 @@ def audit_event_new(
     correlation_id: str | None = None,
     search_also: Sequence[str] = (),
 ) -> AuditEvent:
-    """An event as `audit_record` takes it (checked, scrubbed, its search text made), not in the chain yet."""
+    """An event as `audit_record` takes it (checked, scrubbed, its search text made), not in the chain yet.
+
+    ``search_also``: more text the free-text filter finds the event by (the whole ids a detail names
+    by name and a short id), kept in its search text only.
+    """
     if action not in AuditAction.values:
         raise AuditRecordError(UNKNOWN_ACTION.format(action=action))
     if outcome not in AuditOutcome.values:

@@ -15,7 +15,6 @@ token: the leases, progress rows and heartbeat are the run's, as when one task d
 
 from __future__ import annotations
 
-import logging
 import math
 
 from django.conf import settings
@@ -23,14 +22,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from flowadmin.audit.correlation import correlation_id_current
-from flowadmin.catalog.errors import DISCOVERY_FAILED, NOT_LISTED, UNEXPECTED_ERROR
+from flowadmin.catalog.errors import NOT_LISTED
 from flowadmin.catalog.models import SyncRun, SyncRunSandbox
-from flowadmin.catalog.runs import sync_run_execute, sync_run_finish, sync_run_names_left, sync_run_started
+from flowadmin.catalog.runs import (
+    sync_run_attempt,
+    sync_run_execute,
+    sync_run_finish,
+    sync_run_names_left,
+    sync_run_started,
+)
 from flowadmin.catalog.sync import run_rows_add, sandboxes_resolve, sandboxes_sync
-from flowadmin.flowservice import FlowServiceError
 from flowadmin.tasks.queue import enqueue, runs_inline
 
-logger = logging.getLogger("flowadmin.catalog")
 State = SyncRunSandbox.State
 PART_TASK = "flowadmin.catalog.tasks.sync_run_part"
 
@@ -57,15 +60,12 @@ def sync_run_dispatch(*, run: SyncRun, actor=None) -> int:
         sync_run_execute(run=run, actor=actor)
         return 0
     sync_run_started(run)
-    try:
-        targets, unknown = sandboxes_resolve(names, None)
-    except FlowServiceError as failure:
-        sync_run_finish(run, actor=actor, error=f"{DISCOVERY_FAILED}: {failure}")
+    resolved: list[list[str]] = []
+    error = sync_run_attempt(run, lambda: resolved.extend(sandboxes_resolve(names, None)))
+    if error:
+        sync_run_finish(run, actor=actor, error=error)
         return 0
-    except Exception:
-        logger.exception("sync run %s failed", run.pk)
-        sync_run_finish(run, actor=actor, error=UNEXPECTED_ERROR)
-        return 0
+    targets, unknown = resolved
     wanted = targets + unknown
     run_rows_add(run, targets)
     # Claimed up front but no longer listed as active by the Sandbox API: nothing to sync.
@@ -93,16 +93,10 @@ def sync_run_part(*, run: SyncRun, names: list[str], actor=None) -> None:
         ).values_list("sandbox_name", flat=True)
     )
     left = [name for name in names if name not in done]
-    error = ""
-    try:
-        if left:
-            threads = math.ceil(settings.FLOWADMIN_SYNC_CONCURRENCY / max(1, run.parts))
-            sandboxes_sync(names=left, actor=actor, run=run, concurrency=threads)
-    except FlowServiceError as failure:
-        error = f"{DISCOVERY_FAILED}: {failure}"
-    except Exception:
-        logger.exception("sync run %s failed in a part", run.pk)
-        error = UNEXPECTED_ERROR
+    threads = math.ceil(settings.FLOWADMIN_SYNC_CONCURRENCY / max(1, run.parts))
+    error = sync_run_attempt(
+        run, lambda: left and sandboxes_sync(names=left, actor=actor, run=run, concurrency=threads)
+    )
     if error:
         SyncRunSandbox.objects.filter(run=run, sandbox_name__in=left).exclude(
             state__in=SyncRunSandbox.DONE_STATES

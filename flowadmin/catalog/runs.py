@@ -119,19 +119,26 @@ def sync_run_names_left(run: SyncRun) -> list[str] | None:
 
 def sync_run_execute(*, run: SyncRun, actor=None, on_result: Callable[[SyncResult], None] | None = None) -> None:
     """Do a run's work (what is left of it) here and mark it finished, whatever happens; its leases are released."""
+    kwargs = {"actor": actor, "run": run, "on_result": on_result}
     sync_run_started(run)
-    error = ""
+    error = UNEXPECTED_ERROR
     try:
         names = sync_run_names_left(run)
-        if names != []:
-            sandboxes_sync(names=names, actor=actor, run=run, on_result=on_result)
-    except FlowServiceError as failure:
-        error = f"{DISCOVERY_FAILED}: {failure}"
-    except Exception:
-        logger.exception("sync run %s failed", run.pk)
-        error = UNEXPECTED_ERROR
+        error = sync_run_attempt(run, lambda: names != [] and sandboxes_sync(names=names, **kwargs))
     finally:
         sync_run_finish(run, actor=actor, error=error)
+
+
+def sync_run_attempt(run: SyncRun, work: Callable[[], object]) -> str:
+    """Call ``work``; what failed, as the run's rows and error say it ("" when nothing did)."""
+    try:
+        work()
+    except FlowServiceError as failure:
+        return f"{DISCOVERY_FAILED}: {failure}"
+    except Exception:
+        logger.exception("sync run %s failed", run.pk)
+        return UNEXPECTED_ERROR
+    return ""
 
 
 def sync_run_started(run: SyncRun) -> None:
