@@ -83,7 +83,7 @@ def evaluate(results: dict) -> list[dict]:
                     "target": f"sync ({name}) within {SYNC_IDEAL}x the ideal",
                     "value": f"{run['seconds']} s vs {run['ideal_seconds']} s (x{run['ratio_to_ideal']})",
                     "met": run["ratio_to_ideal"] <= SYNC_IDEAL and run["failed"] == 0,
-                    "note": "",
+                    "note": _sync_note(sync, name),
                 }
             )
             speedup = sync[f"speedup_{name}_vs_sequential"]
@@ -145,6 +145,17 @@ def _aepp_targets(compare: dict) -> list[dict]:
             }
         )
     return targets
+
+
+def _sync_note(sync: dict, name: str) -> str:
+    """How the run was made: a background run in qcluster worker processes (and, warm, one process on threads)."""
+    if "workers" not in sync:
+        return ""
+    note = f"a background run, {sync['workers']} qcluster worker processes"
+    threads = sync.get("one_process_warm")
+    if name == "warm" and threads:
+        note += f"; one process on threads: {threads['seconds']} s (x{threads['ratio_to_ideal']})"
+    return note
 
 
 def _audit_targets(audit: dict) -> list[dict]:

@@ -330,6 +330,9 @@ if max(FLOWADMIN_TASK_TIMEOUT, FLOWADMIN_APPLY_GRACE_SECONDS) >= FLOWADMIN_TASK_
         "FLOWADMIN_TASK_RETRY must be larger than FLOWADMIN_TASK_TIMEOUT and FLOWADMIN_APPLY_GRACE_SECONDS."
     )
 FLOWADMIN_TASK_WORKERS = max(1, env.int("FLOWADMIN_TASK_WORKERS", default=2))
+# A sync run's sandboxes are split into this many tasks (parts) that the workers run side by side, each
+# on FLOWADMIN_SYNC_CONCURRENCY / parts threads: one per worker process of the whole deployment.
+FLOWADMIN_SYNC_PARTS = max(1, env.int("FLOWADMIN_SYNC_PARTS", default=FLOWADMIN_TASK_WORKERS))
 # Minutes between two scheduled syncs of every sandbox; 0 turns the schedule off.
 FLOWADMIN_SYNC_SCHEDULE_MINUTES = max(0, env.int("FLOWADMIN_SYNC_SCHEDULE_MINUTES", default=15))
 # true: tasks run at once, in the process that enqueues them (the test suite; no worker needed).

@@ -46,7 +46,26 @@ class AuditRecordError(ValueError):
     """An audit event that cannot be recorded as given (a programming error in the caller)."""
 
 
-def audit_record(
+def audit_record(**fields: Any) -> AuditEvent:
+    """Append one event to the chain and return it; ``fields`` are those of `audit_event_new` (``action``,
+    ``actor``, ``outcome``, ``sandbox``, ``spec_id``, ``before``, ``after``, ``http``, ``detail`` ...).
+
+    Runs in its own short transaction (nested in the caller's if there is one). Writers are
+    serialised on the chain head, so two of them never fork the chain: on PostgreSQL by a
+    transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions. An apply outcome
+    (`CHECKPOINT_ACTIONS`) is followed by a signed checkpoint once the outermost transaction commits.
+    """
+    return _chain_append([audit_event_new(**fields)])[0]
+
+
+def audit_record_many(events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """Append several events (each made by `audit_event_new`) to the chain in this order, under one lock
+    of the chain head and in one transaction; the same events one `audit_record` at a time would chain
+    alike."""
+    return _chain_append(list(events)) if events else []
+
+
+def audit_event_new(
     *,
     action: str,
     actor=None,
@@ -62,12 +81,7 @@ def audit_record(
     correlation_id: str | None = None,
     search_also: Sequence[str] = (),
 ) -> AuditEvent:
-    """Append one event to the chain and return it.
-
-    Runs in its own short transaction (nested in the caller's if there is one). Writers are
-    serialised on the chain head, so two of them never fork the chain: on PostgreSQL by a
-    transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions. An apply outcome
-    (`CHECKPOINT_ACTIONS`) is followed by a signed checkpoint once the outermost transaction commits.
+    """An event as `audit_record` takes it (checked, scrubbed, its search text made), not in the chain yet.
 
     ``search_also``: more text the free-text filter finds the event by (the whole ids a detail names
     by name and a short id), kept in its search text only.
@@ -90,7 +104,7 @@ def audit_record(
     client_id = client_request_id_current()
     if client_id:  # the client's own X-Request-ID: recorded, never the correlation id
         detail = f"{detail} {CLIENT_REQUEST_ID_NOTE.format(value=client_id)}".lstrip()
-    event = AuditEvent(
+    return AuditEvent(
         actor=actor,
         actor_username=actor_username,
         action=action,
@@ -115,21 +129,30 @@ def audit_record(
             also=search_also,
         ),
     )
+
+
+def _chain_append(events: list[AuditEvent]) -> list[AuditEvent]:
     using = router.db_for_write(AuditEvent)
     with transaction.atomic(using=using):
         _chain_head_lock(using)
         head = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
-        event.seq, event.prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-        event.at = timezone.now()
-        event.hash = event_hash(event)
-        event.save(using=using)
+        seq, prev_hash = head if head else (0, GENESIS_HASH)
+        at = timezone.now()
+        for event in events:
+            seq += 1
+            event.seq, event.prev_hash, event.at = seq, prev_hash, at
+            event.hash = prev_hash = event_hash(event)
+        if len(events) == 1:
+            events[0].save(using=using)
+        else:
+            AuditEvent.objects.using(using).bulk_create(events)
         AuditSearchTerm.objects.using(using).bulk_create(
-            [AuditSearchTerm(term=term, event=event) for term in search_terms(event.search_text)]
+            [AuditSearchTerm(term=term, event=event) for event in events for term in search_terms(event.search_text)]
         )
-        if action in CHECKPOINT_ACTIONS:
+        if any(event.action in CHECKPOINT_ACTIONS for event in events):
             # Signed once committed, outside the caller's transaction; a failure is logged, never raised.
             transaction.on_commit(checkpoint_after_commit, using=using)
-    return event
+    return events
 
 
 def search_terms(search_text: str) -> list[str]:

@@ -1,18 +1,21 @@
 """The cache store: listings and single documents from the remote API upserted into the cache.
 
-Callers hold the transaction: a sync stores a sandbox's whole listing in one, `flowspec_cache_store`
-opens its own. A row stored after a listing was taken is never overwritten by that listing.
+Callers hold the transaction: a sync stores the whole listings of several sandboxes in one, in a few
+statements for all of them; `flowspec_cache_store` opens its own. A row stored after a listing was
+taken is never overwritten by that listing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from flowadmin.audit.services import audit_record
+from flowadmin.audit.models import AuditEvent
+from flowadmin.audit.services import audit_event_new, audit_record
 from flowadmin.catalog.errors import DOCUMENT_WITHOUT_ID, CatalogError
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion, Sandbox
 from flowadmin.catalog.remote_fields import (
@@ -26,89 +29,132 @@ from flowadmin.catalog.results import SyncResult
 from flowadmin.documents import content_hash
 
 
-def connection_specs_store(sandbox: Sandbox, wanted: dict[str, dict[str, str]]) -> tuple[int, int]:
-    """Make the cached connection specs of ``sandbox`` those listed (`connection_spec_columns`).
+def connection_specs_store(listings: list[tuple[Sandbox, dict[str, dict[str, str]]]]) -> dict[int, tuple[int, int]]:
+    """Make the cached connection specs of each sandbox those listed (`connection_spec_columns`), in a
+    few statements for all of them.
 
-    Returns (how many are cached, how many of them were added, changed or removed)."""
+    Returns {sandbox id: (how many are cached, how many of them were added, changed or removed)}."""
     now = timezone.now()
     columns = CONNECTION_SPEC_FIELDS
-    cached = {
-        spec_id: (pk, dict(zip(columns, values, strict=True)))
-        for pk, spec_id, *values in ConnectionSpec.objects.filter(sandbox=sandbox)
+    cached: dict[int, dict[str, tuple[int, dict]]] = {sandbox.pk: {} for sandbox, _ in listings}
+    rows = (
+        ConnectionSpec.objects.filter(sandbox__in=list(cached))
         .order_by()
-        .values_list("pk", "spec_id", *columns)
-    }
-    stale = [pk for spec_id, (pk, _) in cached.items() if spec_id not in wanted]
+        .values_list("sandbox_id", "pk", "spec_id", *columns)
+    )
+    for sandbox_id, pk, spec_id, *values in rows:
+        cached[sandbox_id][spec_id] = (pk, dict(zip(columns, values, strict=True)))
+    stale, changed, created, touched = [], [], [], []
+    counts: dict[int, tuple[int, int]] = {}
+    for sandbox, wanted in listings:
+        mine = cached[sandbox.pk]
+        gone = [pk for spec_id, (pk, _) in mine.items() if spec_id not in wanted]
+        fresh = altered = 0
+        for spec_id, fields in wanted.items():
+            found = mine.get(spec_id)
+            if found is None:
+                created.append(ConnectionSpec(sandbox=sandbox, spec_id=spec_id, fetched_at=now, **fields))
+                fresh += 1
+            elif found[1] != fields:
+                changed.append(ConnectionSpec(pk=found[0], sandbox=sandbox, spec_id=spec_id, **fields))
+                altered += 1
+        if fresh < len(wanted):
+            touched.append(sandbox.pk)
+        counts[sandbox.pk] = (len(wanted), len(gone) + fresh + altered)
+        stale += gone
     if stale:
         ConnectionSpec.objects.filter(pk__in=stale).delete()
-    changed, created = [], []
-    for spec_id, fields in wanted.items():
-        found = cached.get(spec_id)
-        if found is None:
-            created.append(ConnectionSpec(sandbox=sandbox, spec_id=spec_id, fetched_at=now, **fields))
-        elif found[1] != fields:
-            changed.append(ConnectionSpec(pk=found[0], sandbox=sandbox, spec_id=spec_id, **fields))
     ConnectionSpec.objects.bulk_create(created, batch_size=500)
     ConnectionSpec.objects.bulk_update(changed, list(columns), batch_size=500)
-    if len(created) < len(wanted):
-        ConnectionSpec.objects.filter(sandbox=sandbox).update(fetched_at=now)
-    return len(wanted), len(stale) + len(created) + len(changed)
+    if touched:
+        ConnectionSpec.objects.filter(sandbox__in=touched).update(fetched_at=now)
+    return counts
 
 
-def flow_specs_store(
-    sandbox: Sandbox,
-    wanted: dict[str, tuple[dict, dict[str, Any]]],
-    *,
-    actor,
-    connection_specs: int,
-    listed_at: datetime | None = None,
-) -> SyncResult:
-    """Upsert a listing (`flow_spec_columns`) into the cache. A row stored after ``listed_at`` (flowadmin
-    applied a change while the listing was under way) is newer than the listing: it is left as it is."""
-    now = timezone.now()
-    # Locked: an apply storing its document now waits, or has committed and is seen as newer.
-    cached = {row.spec_id: row for row in FlowSpec.objects.select_for_update().filter(sandbox=sandbox).order_by()}
+@dataclass(frozen=True)
+class Listing:
+    """One sandbox's flow specs as listed (`flow_spec_columns`), to store with `flow_specs_store`."""
+
+    sandbox: Sandbox
+    wanted: dict[str, tuple[dict, dict[str, Any]]]
+    connection_specs: int
+    listed_at: datetime | None = None
+
+
+@dataclass
+class _Plan:
+    """What storing one listing changes: the rows to write and the counts of its `SyncResult`."""
+
+    listing: Listing
+    created: list[FlowSpec] = field(default_factory=list)
+    changed: list[tuple[FlowSpec, dict]] = field(default_factory=list)  # (row, document it had before)
+    refreshed: list[FlowSpec] = field(default_factory=list)  # same content, other metadata (updatedAt, ...)
+    untouched: list[int] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+    reappeared: int = 0
+    unchanged: int = 0
+
+
+def _plan(listing: Listing, cached: dict[str, FlowSpec], now: datetime) -> _Plan:
+    plan = _Plan(listing)
+    sandbox, listed_at = listing.sandbox, listing.listed_at
     newer = {spec_id for spec_id, row in cached.items() if listed_at is not None and row.fetched_at > listed_at}
-    created: list[FlowSpec] = []
-    changed: list[tuple[FlowSpec, dict]] = []  # (row, document it had before)
-    refreshed: list[FlowSpec] = []  # same content, other metadata (updatedAt, ...)
-    untouched: list[int] = []
-    reappeared = unchanged = 0
-    for spec_id, (document, fields) in wanted.items():
+    for spec_id, (document, fields) in listing.wanted.items():
         row = cached.get(spec_id)
         if row is None:
-            created.append(FlowSpec(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields))
+            plan.created.append(FlowSpec(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields))
             continue
         if spec_id in newer:
-            unchanged += 1
+            plan.unchanged += 1
             continue
         if row.vanished_at is not None:
-            reappeared += 1
+            plan.reappeared += 1
         elif row.content_hash == fields["content_hash"]:
-            unchanged += 1
+            plan.unchanged += 1
         if row.content_hash != fields["content_hash"]:
-            changed.append((row, row.document))
+            plan.changed.append((row, row.document))
         elif row.document != document or row.vanished_at is not None:
-            refreshed.append(row)
+            plan.refreshed.append(row)
         else:
-            untouched.append(row.pk)
+            plan.untouched.append(row.pk)
             continue
         for name, value in fields.items():
             setattr(row, name, value)
         row.vanished_at = None
         row.fetched_at = now
+    plan.gone = [
+        row.pk
+        for spec_id, row in cached.items()
+        if row.vanished_at is None and spec_id not in listing.wanted and spec_id not in newer
+    ]
+    return plan
 
+
+def flow_specs_store(listings: list[Listing], *, actor) -> tuple[list[SyncResult], list[AuditEvent]]:
+    """Upsert listings (one per sandbox) into the cache, in a few statements for all of them.
+
+    A row stored after a listing's ``listed_at`` (flowadmin applied a change while the listing was
+    under way) is newer than the listing: it is left as it is. Returns a result per listing, in their
+    order, and the ``flowspec.changed_remotely`` events to record (`audit_event_new`), not recorded yet.
+    """
+    now = timezone.now()
+    by_sandbox: dict[int, dict[str, FlowSpec]] = {listing.sandbox.pk: {} for listing in listings}
+    # Locked: an apply storing its document now waits, or has committed and is seen as newer.
+    for row in FlowSpec.objects.select_for_update().filter(sandbox__in=list(by_sandbox)).order_by():
+        by_sandbox[row.sandbox_id][row.spec_id] = row
+    plans = [_plan(listing, by_sandbox[listing.sandbox.pk], now) for listing in listings]
+
+    created = [row for plan in plans for row in plan.created]
+    changed_rows = [row for plan in plans for row, _ in plan.changed]
+    refreshed = [row for plan in plans for row in plan.refreshed]
+    untouched = [pk for plan in plans for pk in plan.untouched]
+    gone = [pk for plan in plans for pk in plan.gone]
     FlowSpec.objects.bulk_create(created, batch_size=500)
-    changed_rows = [row for row, _ in changed]
     FlowSpec.objects.bulk_update(changed_rows + refreshed, [*CACHE_FIELDS, "vanished_at", "fetched_at"], batch_size=500)
     if untouched:
         FlowSpec.objects.filter(pk__in=untouched).update(fetched_at=now)
-    gone = [
-        row.pk
-        for spec_id, row in cached.items()
-        if row.vanished_at is None and spec_id not in wanted and spec_id not in newer
-    ]
-    vanished = FlowSpec.objects.filter(pk__in=gone).update(vanished_at=now) if gone else 0
+    if gone:
+        FlowSpec.objects.filter(pk__in=gone).update(vanished_at=now)
 
     rewritten = created + changed_rows
     FlowSpecVersion.objects.bulk_create(
@@ -132,28 +178,36 @@ def flow_specs_store(
                 content_hash__in=[row.content_hash for row in changed_rows],
             ).values_list("flow_spec_id", "content_hash")
         )
-    remote_changes = [(row, before) for row, before in changed if (row.pk, row.content_hash) not in ours]
-    for row, before in remote_changes:
-        audit_record(
-            action="flowspec.changed_remotely",
-            actor=actor,
-            sandbox=sandbox.name,
-            spec_id=row.spec_id,
-            before=before,
-            after=row.document,
-            detail=f"{row.name or row.spec_id} changed outside flowadmin.",
+    results, events = [], []
+    for plan in plans:
+        sandbox = plan.listing.sandbox
+        remote_changes = [(row, before) for row, before in plan.changed if (row.pk, row.content_hash) not in ours]
+        events += [
+            audit_event_new(
+                action="flowspec.changed_remotely",
+                actor=actor,
+                sandbox=sandbox.name,
+                spec_id=row.spec_id,
+                before=before,
+                after=row.document,
+                detail=f"{row.name or row.spec_id} changed outside flowadmin.",
+            )
+            for row, before in remote_changes
+        ]
+        results.append(
+            SyncResult(
+                sandbox=sandbox.name,
+                ok=True,
+                new=len(plan.created),
+                changed=len(plan.changed),
+                unchanged=plan.unchanged,
+                vanished=len(plan.gone),
+                reappeared=plan.reappeared,
+                connection_specs=plan.listing.connection_specs,
+                changed_remotely=len(remote_changes),
+            )
         )
-    return SyncResult(
-        sandbox=sandbox.name,
-        ok=True,
-        new=len(created),
-        changed=len(changed),
-        unchanged=unchanged,
-        vanished=vanished,
-        reappeared=reappeared,
-        connection_specs=connection_specs,
-        changed_remotely=len(remote_changes),
-    )
+    return results, events
 
 
 def flowspec_cache_store(

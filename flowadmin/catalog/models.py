@@ -211,6 +211,9 @@ class SyncRun(models.Model):
     heartbeat_at = models.DateTimeField(default=timezone.now, help_text="Last sign of life of the worker.")
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="Why the run as a whole failed (e.g. sandbox discovery).")
+    parts = models.PositiveSmallIntegerField(
+        default=0, help_text="Tasks its sandboxes were split into (0: not split, done by the run's own task)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

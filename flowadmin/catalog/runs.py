@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from flowadmin.audit.services import audit_record
 from flowadmin.catalog.errors import DISCOVERY_FAILED, NOT_LISTED, UNEXPECTED_ERROR
-from flowadmin.catalog.leases import sandboxes_claim
+from flowadmin.catalog.leases import RELEASED, sandboxes_claim
 from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
 from flowadmin.catalog.results import SyncResult
 from flowadmin.catalog.sync import STATE_ACTIVE, sandboxes_sync
@@ -109,7 +109,7 @@ def _known_targets() -> list[str]:
     return list(known.values_list("name", flat=True))
 
 
-def _names_left(run: SyncRun) -> list[str] | None:
+def sync_run_names_left(run: SyncRun) -> list[str] | None:
     """What the run has to sync: its scope, or after an interrupted attempt the sandboxes not finished."""
     items = SyncRunSandbox.objects.filter(run=run)
     if not items.filter(state__in=SyncRunSandbox.DONE_STATES).exists():
@@ -118,34 +118,55 @@ def _names_left(run: SyncRun) -> list[str] | None:
 
 
 def sync_run_execute(*, run: SyncRun, actor=None, on_result: Callable[[SyncResult], None] | None = None) -> None:
-    """Do a run's work (what is left of it) and mark it finished, whatever happens; its leases are released."""
+    """Do a run's work (what is left of it) here and mark it finished, whatever happens; its leases are released."""
+    kwargs = {"actor": actor, "run": run, "on_result": on_result}
+    sync_run_started(run)
+    error = UNEXPECTED_ERROR
+    try:
+        names = sync_run_names_left(run)
+        error = sync_run_attempt(run, lambda: names != [] and sandboxes_sync(names=names, **kwargs))
+    finally:
+        sync_run_finish(run, actor=actor, error=error)
+
+
+def sync_run_attempt(run: SyncRun, work: Callable[[], object]) -> str:
+    """Call ``work``; what failed, as the run's rows and error say it ("" when nothing did)."""
+    try:
+        work()
+    except FlowServiceError as failure:
+        return f"{DISCOVERY_FAILED}: {failure}"
+    except Exception:
+        logger.exception("sync run %s failed", run.pk)
+        return UNEXPECTED_ERROR
+    return ""
+
+
+def sync_run_started(run: SyncRun) -> None:
     now = timezone.now()
     SyncRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now)
     SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
-    error = ""
-    try:
-        names = _names_left(run)
-        if names != []:
-            sandboxes_sync(names=names, actor=actor, run=run, on_result=on_result)
-    except FlowServiceError as failure:
-        error = f"{DISCOVERY_FAILED}: {failure}"
-    except Exception:
-        logger.exception("sync run %s failed", run.pk)
-        error = UNEXPECTED_ERROR
-    finally:
+
+
+def sync_run_finish(run: SyncRun, *, actor, error: str = "") -> bool:
+    """Mark the run finished (once: False when it was already) with its summary event; its leases are released.
+
+    Rows left over were claimed up front but are no longer to sync (the Sandbox API stopped listing
+    them as active), or the run failed before reaching them.
+    """
+    with transaction.atomic():
         now = timezone.now()
-        # Rows left over: claimed up front but no longer to sync (the Sandbox API stopped listing
-        # them as active), or the run failed before reaching them.
+        if not SyncRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(
+            finished_at=now, heartbeat_at=now, error=error
+        ):
+            return False
         SyncRunSandbox.objects.filter(run=run).exclude(state__in=SyncRunSandbox.DONE_STATES).update(
             state=State.FAILED if error else State.SKIPPED,
             error=error or NOT_LISTED,
             finished_at=now,
         )
-        SyncRun.objects.filter(pk=run.pk).update(finished_at=now, heartbeat_at=now, error=error)
-        Sandbox.objects.filter(sync_lease_token=run.token).update(
-            sync_lease_until=None, sync_lease_token="", sync_run=None
-        )
-    _summary_record(SyncRun.objects.get(pk=run.pk), actor=actor)
+        Sandbox.objects.filter(sync_lease_token=run.token).update(**RELEASED)
+        _summary_record(SyncRun.objects.get(pk=run.pk), actor=actor)
+    return True
 
 
 def sync_run_summary(run: SyncRun) -> str:

@@ -17,15 +17,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from flowadmin.audit.services import audit_record
-from flowadmin.catalog.cache import connection_specs_store, flow_specs_store
 from flowadmin.catalog.errors import (
     ALREADY_SYNCING,
     INVALID_SANDBOX_NAME,
@@ -37,6 +34,7 @@ from flowadmin.catalog.leases import RELEASED, sandbox_claim, sandbox_release, s
 from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
 from flowadmin.catalog.remote_fields import SANDBOX_NAME, clean_text, connection_spec_columns, flow_spec_columns
 from flowadmin.catalog.results import SyncResult
+from flowadmin.catalog.sync_writes import GroupCommit, Listed, listings_store, writing
 from flowadmin.flowservice import FlowServiceError, get_client, retries_reported
 
 logger = logging.getLogger("flowadmin.catalog")
@@ -44,7 +42,7 @@ logger = logging.getLogger("flowadmin.catalog")
 STATE_ACTIVE = "active"
 STATE_GONE = "gone"  # no longer listed by the Sandbox API
 DISCOVERED_FIELDS = ["title", "type", "state", "region", "is_default"]  # what the Sandbox API says of a sandbox
-_SQLITE_WRITER = threading.Lock()  # see _writing
+FINISHED_FIELDS = ("state", "error", "new", "changed", "unchanged", "vanished", "has_changes", "note", "finished_at")
 HEARTBEAT_SECONDS = 1.0  # a run's sign of life is written at most this often (it is stale after a lease)
 
 
@@ -84,6 +82,14 @@ def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None
     ``release``: the lease token to give back in that transaction (nothing is given back when it
     raises).
     """
+    listed = _list(sandbox=sandbox, actor=actor, client=client, release=release)
+    if isinstance(listed, SyncResult):
+        return listed
+    return listings_store([listed], actor=actor)[0]
+
+
+def _list(*, sandbox: Sandbox, actor, client, release: str | None) -> Listed | SyncResult:
+    """The sandbox's listings read into cache columns, ready to store; or the failure, recorded."""
     exchanges: list = []
     listed_at = timezone.now()  # cached rows written after this are newer than what the listing may show
     try:
@@ -92,41 +98,16 @@ def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None
             connection_specs = client.list_connection_specs(sandbox.name)
     except FlowServiceError as error:
         return _record_failure(sandbox=sandbox, actor=actor, error=error, exchanges=exchanges, release=release)
-    http = [exchange.as_dict() for exchange in exchanges]
     # Read into cache columns before the transaction, which then holds its locks only to write.
-    flow_columns = flow_spec_columns(flow_specs, sandbox_name=sandbox.name)
-    connection_columns = connection_spec_columns(connection_specs)
-    with _writing(), transaction.atomic():
-        # First: the update locks the sandbox's row until the commit.
-        now = timezone.now()
-        _record_outcome(sandbox, release, last_synced_at=now, last_sync_attempt_at=now, last_sync_error="")
-        connection_count, connection_changes = connection_specs_store(sandbox, connection_columns)
-        result = flow_specs_store(
-            sandbox, flow_columns, actor=actor, connection_specs=connection_count, listed_at=listed_at
-        )
-        result = replace(result, connection_specs_changed=connection_changes)
-        if result.has_changes:  # a sync that changed nothing leaves no event (see the module docstring)
-            audit_record(
-                action="sandbox.synced",
-                actor=actor,
-                sandbox=sandbox.name,
-                http=http,
-                detail=f"{len(flow_specs)} flow specs: {result.summary()}.",
-            )
-    return result
-
-
-def _writing() -> AbstractContextManager:
-    """Where a sync's write transaction waits its turn: on SQLite, behind the other syncs of this process.
-
-    SQLite lets one transaction write at a time, and a connection that finds the database locked
-    sleeps in SQLite's busy handler, up to 100 ms between tries; the syncs of one process queue on a
-    lock instead, which hands over at once. (In a transaction already, this thread holds SQLite's
-    lock: nothing to wait for.) Other databases write in parallel.
-    """
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        return _SQLITE_WRITER
-    return nullcontext()
+    return Listed(
+        sandbox=sandbox,
+        flow_columns=flow_spec_columns(flow_specs, sandbox_name=sandbox.name),
+        connection_columns=connection_spec_columns(connection_specs),
+        http=[exchange.as_dict() for exchange in exchanges],
+        listed_at=listed_at,
+        flow_specs_listed=len(flow_specs),
+        release=release,
+    )
 
 
 def _record_outcome(sandbox: Sandbox, release: str | None, **fields) -> None:
@@ -143,7 +124,7 @@ def _record_failure(
     http = [exchange.as_dict() for exchange in exchanges]
     if not http and error.exchange is not None:
         http = [error.exchange.as_dict()]
-    with _writing(), transaction.atomic():
+    with writing(), transaction.atomic():
         _record_outcome(sandbox, release, last_sync_attempt_at=timezone.now(), last_sync_error=message)
         audit_record(
             action="sandbox.sync_failed",
@@ -248,8 +229,8 @@ def sandboxes_discover(*, client=None) -> list[str]:
     return sorted(name for name, fields in listed.items() if fields["state"] == STATE_ACTIVE)
 
 
-def _resolve_names(names: Iterable[str] | None, client) -> tuple[list[str], list[str]]:
-    """(names to sync, names refused as unknown)."""
+def sandboxes_resolve(names: Iterable[str] | None, client) -> tuple[list[str], list[str]]:
+    """(names to sync, names refused as unknown); ``names`` None: every sandbox to cache (`sandboxes_discover`)."""
     if names is None:
         return sandboxes_discover(client=client), []
     wanted = list(dict.fromkeys(name.strip().lower() for name in names if name.strip()))
@@ -266,15 +247,20 @@ def sandboxes_sync(
     client=None,
     run: SyncRun | None = None,
     on_result: Callable[[SyncResult], None] | None = None,
+    concurrency: int | None = None,
 ) -> list[SyncResult]:
-    """Sync several sandboxes at once (``settings.FLOWADMIN_SYNC_CONCURRENCY`` threads at most).
+    """Sync several sandboxes at once (``concurrency`` threads at most, by default
+    ``settings.FLOWADMIN_SYNC_CONCURRENCY``).
 
     ``names`` None means every sandbox to cache (`sandboxes_discover`). With a ``run``, its
     per-sandbox rows follow the progress. Results come back in name order; ``on_result`` is called
     as each sandbox finishes. Raises `FlowServiceError` when the sandboxes cannot be listed.
+
+    The threads list their sandboxes over HTTP and hand the listings to a `GroupCommit`: the listings
+    waiting are stored together, with their progress rows, in one transaction.
     """
     client = client or get_client()
-    targets, unknown = _resolve_names(names, client)
+    targets, unknown = sandboxes_resolve(names, client)
     token = run.token if run is not None else uuid.uuid4().hex
     progress = _Progress(run, on_result)
     results: dict[str, SyncResult] = {}
@@ -288,6 +274,8 @@ def sandboxes_sync(
             results[name] = SyncResult(sandbox=name, ok=False, busy=True, error=ALREADY_SYNCING)
             progress.finish(results[name])
 
+    writes = GroupCommit(actor=actor, on_stored=progress.record)
+
     def one(name: str) -> SyncResult:
         released = False
         try:
@@ -295,19 +283,25 @@ def sandboxes_sync(
             try:
                 sandbox = Sandbox(pk=claimed[name], name=name)
                 with retries_reported(lambda notice: progress.note(name, notice.text)):
-                    result = _sync_claimed(sandbox=sandbox, actor=actor, client=client, release=token)
+                    listed = _list(sandbox=sandbox, actor=actor, client=client, release=token)
+                if isinstance(listed, SyncResult):  # failed, recorded
+                    result = listed
+                    progress.record([result])
+                else:
+                    result = writes.store(listed)  # its progress row written with it
                 released = True
             except Exception:
                 logger.exception("sync of sandbox %s failed", name)
                 result = _record_unexpected(sandbox_name=name, actor=actor)
-            progress.finish(result)
+                progress.record([result])
+            progress.notify(result)
             return result
         finally:
             if not released:
                 sandbox_release(sandbox_name=name, token=token)
 
     pending = [name for name in targets if name in claimed]
-    workers = max(1, min(settings.FLOWADMIN_SYNC_CONCURRENCY, len(pending)))
+    workers = max(1, min(concurrency or settings.FLOWADMIN_SYNC_CONCURRENCY, len(pending)))
     if workers == 1 or connection.in_atomic_block:
         # In the caller's thread and database connection (inside a transaction, other connections
         # could not see its rows: threads would only wait for its locks).
@@ -344,6 +338,18 @@ def in_own_connection(function: Callable) -> Callable:
     return wrapper
 
 
+def run_rows_add(run: SyncRun, names: list[str]) -> dict[str, int]:
+    """A progress row (queued) for each of ``names`` that the run does not list yet; {name: pk} of its rows."""
+    rows = SyncRunSandbox.objects.filter(run=run)
+    listed = set(rows.values_list("sandbox_name", flat=True))
+    SyncRunSandbox.objects.bulk_create(
+        [SyncRunSandbox(run=run, sandbox_name=name) for name in names if name not in listed],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    return dict(rows.values_list("sandbox_name", "pk"))
+
+
 class _Progress:
     """A run's per-sandbox rows and its heartbeat (at most one write a second), and ``on_result``."""
 
@@ -351,26 +357,23 @@ class _Progress:
         self.run, self.on_result = run, on_result
         self._lock = threading.Lock()
         self._beaten = 0.0
+        self._rows: dict[str, int] = {}  # sandbox name: pk of its row
 
     def add(self, names: list[str]) -> None:
         """A row for each of ``names`` that the run does not list yet."""
         if self.run is None:
             return
-        listed = set(SyncRunSandbox.objects.filter(run=self.run).values_list("sandbox_name", flat=True))
-        SyncRunSandbox.objects.bulk_create(
-            [SyncRunSandbox(run=self.run, sandbox_name=name) for name in names if name not in listed],
-            batch_size=500,
-            ignore_conflicts=True,
-        )
+        self._rows = run_rows_add(self.run, names)
 
     def start(self, name: str) -> None:
         if self.run is None:
             return
         now = timezone.now()
-        SyncRunSandbox.objects.filter(run=self.run, sandbox_name=name).update(
-            state=SyncRunSandbox.State.RUNNING, started_at=now
-        )
-        self._beat(now)
+        with writing():
+            SyncRunSandbox.objects.filter(run=self.run, sandbox_name=name).update(
+                state=SyncRunSandbox.State.RUNNING, started_at=now
+            )
+            self._beat(now)
 
     def note(self, name: str, text: str) -> None:
         """What a running sandbox is doing (a retry and why), shown beside its progress."""
@@ -380,30 +383,45 @@ class _Progress:
             )
 
     def finish(self, result: SyncResult) -> None:
-        if self.run is not None:
-            now = timezone.now()
+        self.record([result])
+        self.notify(result)
+
+    def record(self, results: list[SyncResult]) -> None:
+        """The rows of ``results`` finished (in the caller's transaction, if any)."""
+        if self.run is None:
+            return
+        now = timezone.now()
+        known, other = [], []
+        for result in results:
             if result.ok:
                 state = SyncRunSandbox.State.SUCCEEDED
             elif result.busy:
                 state = SyncRunSandbox.State.SKIPPED
             else:
                 state = SyncRunSandbox.State.FAILED
-            SyncRunSandbox.objects.update_or_create(
-                run=self.run,
-                sandbox_name=result.sandbox,
-                defaults={
-                    "state": state,
-                    "error": result.error,
-                    "new": result.new,
-                    "changed": result.changed,
-                    "unchanged": result.unchanged,
-                    "vanished": result.vanished,
-                    "has_changes": result.has_changes,
-                    "note": "",
-                    "finished_at": now,
-                },
-            )
-            self._beat(now)
+            fields = {
+                "state": state,
+                "error": result.error,
+                "new": result.new,
+                "changed": result.changed,
+                "unchanged": result.unchanged,
+                "vanished": result.vanished,
+                "has_changes": result.has_changes,
+                "note": "",
+                "finished_at": now,
+            }
+            pk = self._rows.get(result.sandbox)
+            if pk is None:
+                other.append((result.sandbox, fields))
+            else:
+                known.append(SyncRunSandbox(pk=pk, run=self.run, sandbox_name=result.sandbox, **fields))
+        if known:
+            SyncRunSandbox.objects.bulk_update(known, list(FINISHED_FIELDS))
+        for name, fields in other:
+            SyncRunSandbox.objects.update_or_create(run=self.run, sandbox_name=name, defaults=fields)
+        self._beat(now)
+
+    def notify(self, result: SyncResult) -> None:
         if self.on_result is not None:
             self.on_result(result)
 

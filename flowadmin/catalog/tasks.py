@@ -6,19 +6,39 @@ from django.db import OperationalError
 
 from flowadmin.audit.correlation import correlation
 from flowadmin.catalog.models import SyncRun
-from flowadmin.catalog.runs import sync_run_execute, sync_run_start, sync_run_summary
+from flowadmin.catalog.run_parts import sync_run_dispatch
+from flowadmin.catalog.run_parts import sync_run_part as _sync_run_part
+from flowadmin.catalog.runs import sync_run_start, sync_run_summary
 from flowadmin.tasks.queue import retrying
 
 
 @retrying(on=(OperationalError,), attempts=3)
 def sync_run(run_pk: int, correlation_id: str | None = None) -> str:
-    """Do sync run ``run_pk`` (or what an interrupted attempt left of it); nothing once it is finished."""
+    """Do sync run ``run_pk`` (or what an interrupted attempt left of it), or split it into `sync_run_part`
+    tasks (`flowadmin.catalog.run_parts`); nothing once it is finished."""
     run = SyncRun.objects.select_related("requested_by").filter(pk=run_pk).first()
     if run is None or run.is_finished:
         return f"Sync run #{run_pk}: finished already, nothing to do."
     with correlation(correlation_id):
-        sync_run_execute(run=run, actor=run.requested_by)
-    return sync_run_summary(SyncRun.objects.get(pk=run_pk))
+        parts = sync_run_dispatch(run=run, actor=run.requested_by)
+    run = SyncRun.objects.get(pk=run_pk)
+    if parts and not run.is_finished:
+        return f"Sync run #{run_pk}: split into {parts} parts."
+    return sync_run_summary(run)
+
+
+@retrying(on=(OperationalError,), attempts=3)
+def sync_run_part(run_pk: int, names: list[str], correlation_id: str | None = None) -> str:
+    """Sync those of ``names`` that sync run ``run_pk`` has not finished; the last part to end finishes the run."""
+    run = SyncRun.objects.select_related("requested_by").filter(pk=run_pk).first()
+    if run is None or run.is_finished:
+        return f"Sync run #{run_pk}: finished already, nothing to do."
+    with correlation(correlation_id):
+        _sync_run_part(run=run, names=names, actor=run.requested_by)
+    run = SyncRun.objects.get(pk=run_pk)
+    if run.is_finished:
+        return sync_run_summary(run)
+    return f"Sync run #{run_pk}: {len(names)} sandboxes of a part done."
 
 
 def sync_scheduled() -> str:

@@ -47,6 +47,11 @@ def enqueue(func: str, *args, name: str = "", **kwargs) -> str | None:
     return async_task(func, *args, **options, **kwargs)
 
 
+def runs_inline() -> bool:
+    """Tasks run at once in the process that enqueues them (``FLOWADMIN_TASKS_SYNC``): none side by side."""
+    return settings.FLOWADMIN_TASKS_SYNC
+
+
 def retry_delay(attempt: int, *, backoff: int, backoff_max: int) -> int:
     """Seconds before attempt ``attempt + 1``: ``backoff``, doubled each attempt, at most ``backoff_max``."""
     return min(backoff_max, backoff * 2 ** (attempt - 1))

@@ -10,7 +10,9 @@ from flowadmin.audit.services import (
     UNKNOWN_ACTION,
     UNKNOWN_OUTCOME,
     AuditRecordError,
+    audit_event_new,
     audit_record,
+    audit_record_many,
     audit_search_terms_backfill,
 )
 
@@ -205,3 +207,30 @@ def test_writes_in_an_outer_transaction_that_rolls_back_leave_no_event():
 
     assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1]
     assert audit_record(action="change.proposed").seq == 2
+
+
+def test_several_events_appended_together_chain_as_one_at_a_time_would_and_are_found_by_their_ids(db):
+    first = audit_record(action="sandbox.synced", sandbox="dev", detail="before")
+    events = [
+        audit_event_new(action="flowspec.changed_remotely", sandbox="prod", spec_id=SPEC, before={"a": 1}, after={}),
+        audit_event_new(action="sandbox.synced", sandbox="prod", detail="2 flow specs"),
+        audit_event_new(action="sandbox.sync_failed", outcome="failure", sandbox="stage", detail="HTTP 500"),
+    ]
+
+    recorded = audit_record_many(events)
+    after = audit_record(action="sandbox.synced", sandbox="dev", detail="after")
+
+    assert [event.seq for event in recorded] == [first.seq + 1, first.seq + 2, first.seq + 3]
+    assert recorded[0].prev_hash == first.hash and after.prev_hash == recorded[-1].hash
+    stored = AuditEvent.objects.order_by("seq")
+    assert [(e.action, e.sandbox) for e in stored] == [
+        ("sandbox.synced", "dev"),
+        ("flowspec.changed_remotely", "prod"),
+        ("sandbox.synced", "prod"),
+        ("sandbox.sync_failed", "stage"),
+        ("sandbox.synced", "dev"),
+    ]
+    assert stored.get(seq=recorded[0].seq).patch == [{"op": "remove", "path": "/a"}]
+    assert chain_check(stored).ok
+    assert AuditSearchTerm.objects.filter(term=SPEC.lower(), event_id=recorded[0].seq).exists()
+    assert audit_record_many([]) == []

@@ -30,6 +30,7 @@ out = {{
     "runs": SyncRun.objects.count(),
     "finished": run.finished_at is not None,
     "error": run.error,
+    "parts": run.parts,
     "items": dict(run.items.values_list("sandbox_name", "state")),
     "synced_events": sorted(AuditEvent.objects.filter(action="sandbox.synced").values_list("sandbox", flat=True)),
     "failed_events": AuditEvent.objects.filter(action="sandbox.sync_failed").count(),
@@ -111,7 +112,7 @@ def item_state(name: str, state: str) -> str:
 
 def test_a_worker_killed_mid_sync_leaves_the_run_to_the_next_worker_which_finishes_it_once(dashboard, api, workers):
     api.add_fault(action="delay", method="GET", path=FLOW_SPECS, sandbox="stage", delay_ms=HOLD_MS, times=1)
-    first = workers.start()
+    first = workers.start(FLOWADMIN_SYNC_PARTS="2")  # dev and prod in one part, stage in the other
     staff = User(dashboard.url, "staff")
     started = staff.post("/sandboxes/sync/", page="/sandboxes/")
     assert started.status_code == 302, started.text[-2000:]
@@ -130,11 +131,11 @@ def test_a_worker_killed_mid_sync_leaves_the_run_to_the_next_worker_which_finish
     assert left["items"] == {"dev": "succeeded", "prod": "succeeded", "stage": "running"}
     assert page_shows(staff, run_page, "progressbar|<progress")  # still shown as going
 
-    # Another worker gets the task again once the dead one's hold on it expires, and finishes the run.
-    workers.start()
+    # Another worker gets stage's part again once the dead one's hold on it expires, and finishes the run.
+    workers.start(FLOWADMIN_SYNC_PARTS="2")
     wait_until(lambda: page_shows(staff, run_page, r"badge-ok\">done</span> 3 sandboxes synced"), what="the run to end")
     after = dashboard.query(RUN_STATE.format(pk=pk, active=ACTIVE))
-    assert after["runs"] == 1 and after["finished"] and after["error"] == ""
+    assert after["runs"] == 1 and after["finished"] and after["error"] == "" and after["parts"] == 2
     assert after["items"] == {name: "succeeded" for name in ACTIVE}
     listings = {name: len(api.log(method="GET", path=FLOW_SPECS, sandbox=name)) for name in ACTIVE}
     assert listings == {"dev": 1, "prod": 1, "stage": 2}, "only the sandbox the dead worker left is listed again"

@@ -7,9 +7,10 @@ from django_q.tasks import async_task
 
 
 def run_queued() -> list[tuple[str, bool]]:
-    """Take every queued task off the queue and run it in this process: (dotted path, succeeded) of each."""
+    """Take every queued task off the queue and run it in this process, those the tasks queue too: (dotted path,
+    succeeded) of each."""
     ran = []
-    for row in OrmQ.objects.order_by("id"):
+    while (row := OrmQ.objects.order_by("id").first()) is not None:
         task = row.task
         row.delete()
         try:
