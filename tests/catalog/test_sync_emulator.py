@@ -202,3 +202,17 @@ def test_a_sandbox_being_retried_says_why_and_which_attempt_while_it_waits(emula
     assert seen == ["retrying after HTTP 503 (attempt 2 of 4)"]
     item = SyncRunSandbox.objects.get(run=run, sandbox_name="dev")
     assert (item.state, item.note) == ("succeeded", ""), "the note goes when the sandbox is done"
+
+
+def test_with_request_slots_to_spare_a_sandbox_s_connection_specs_are_listed_while_its_flow_specs_are(emulator):
+    # The flow specs answer 2 s late: listed one after the other, the connection specs would be asked
+    # for (and answered) only after them; side by side, their answer comes first.
+    emulator.add_fault(action="delay", delay_ms=2000, method="GET", path=FLOW_SPECS, sandbox="dev", times=1)
+
+    (result,) = sandboxes_sync(names=["dev"])
+
+    assert result.ok and result.new
+    (flow_specs,) = emulator.log(method="GET", sandbox="dev", path=FLOW_SPECS)
+    (connection_specs,) = emulator.log(method="GET", sandbox="dev", path="/data/foundation/flowservice/connectionSpecs")
+    assert connection_specs["at"] < flow_specs["at"]
+    assert ConnectionSpec.objects.filter(sandbox__name="dev").exists()
