@@ -161,6 +161,8 @@
     var values = JSON.parse(text);
     var fields = fieldsOf(form);
     if (fields.some(changed)) return;  // the server sent what was posted: it wins
+    // Typed into before the scripts were ready: what is being typed now wins over an older draft.
+    if (early.some(function (pair) { return pair[0].form === form; })) return;
     var restored = false;
     fields.forEach(function (field) {
       if (!(field.name in values)) return;
@@ -205,7 +207,7 @@
   // typed text is held back until then and put back as the input that htmx hears.)
   var early = [];
   document.querySelectorAll("input[type=search], input[type=text], textarea").forEach(function (field) {
-    if (field.closest("form[data-draft]") || !changed(field)) return;
+    if (!changed(field)) return;
     early.push([field, field.value]);
     field.value = field.defaultValue;
   });

@@ -152,3 +152,20 @@ def test_a_search_typed_before_the_scripts_are_ready_still_filters_the_audit_log
     expect(rows.first).to_be_visible()
     for sandbox in rows.locator("td[data-label=Sandbox]").all_inner_texts():
         assert "stage" in sandbox
+
+
+def test_ids_typed_into_a_proposal_before_the_scripts_are_ready_get_their_live_preview(page, server, synced):
+    login(page, "staff")
+    held = []
+    page.route("**/static/js/flowadmin*.js", lambda route: held.append(route))
+    page.goto(EDIT, wait_until="commit")
+    ids = page.get_by_label("Source connection spec ids")
+    ids.press("Control+End")
+    ids.type("\n" + SOMETHING)
+    expect(page.locator("html")).not_to_have_class(re.compile(r"\bjs\b"))  # the scripts are still held back
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+
+    expect(page.locator("#preview")).to_contain_text(SOMETHING)
+    assert SOMETHING in ids.input_value()
