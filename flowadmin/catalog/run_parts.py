@@ -24,6 +24,7 @@ from django.utils import timezone
 from flowadmin.audit.correlation import correlation_id_current
 from flowadmin.catalog.errors import NOT_LISTED
 from flowadmin.catalog.models import SyncRun, SyncRunSandbox
+from flowadmin.catalog.progress import run_rows_add
 from flowadmin.catalog.runs import (
     sync_run_attempt,
     sync_run_execute,
@@ -31,7 +32,7 @@ from flowadmin.catalog.runs import (
     sync_run_names_left,
     sync_run_started,
 )
-from flowadmin.catalog.sync import run_rows_add, sandboxes_resolve, sandboxes_sync
+from flowadmin.catalog.sync import sandboxes_resolve, sandboxes_sync
 from flowadmin.tasks.queue import enqueue, runs_inline
 
 State = SyncRunSandbox.State
