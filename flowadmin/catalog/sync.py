@@ -80,7 +80,7 @@ def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None
     ``release``: the lease token to give back in that transaction (nothing is given back when it
     raises).
     """
-    side_by_side = settings.FLOWADMIN_SYNC_CONCURRENCY >= 2
+    side_by_side = _slots_to_spare(1, settings.FLOWADMIN_SYNC_CONCURRENCY)
     listed = _list(sandbox=sandbox, actor=actor, client=client, release=release, side_by_side=side_by_side)
     if isinstance(listed, SyncResult):
         return listed
@@ -122,6 +122,12 @@ def _list(*, sandbox: Sandbox, actor, client, release: str | None, side_by_side:
         flow_specs_listed=len(flow_specs),
         release=release,
     )
+
+
+def _slots_to_spare(sandboxes: int, slots: int) -> bool:
+    """Whether ``sandboxes`` synced at once, each listing its two catalogues side by side, stay within
+    ``slots`` requests at once (`FLOWADMIN_SYNC_CONCURRENCY`, or a part's share of it)."""
+    return slots >= 2 and 2 * sandboxes <= slots
 
 
 def _recorded(client, list_call: Callable[[str], list[dict]], sandbox_name: str) -> tuple:
@@ -326,8 +332,7 @@ def sandboxes_sync(
     pending = [name for name in targets if name in claimed]
     slots = concurrency or settings.FLOWADMIN_SYNC_CONCURRENCY
     workers = max(1, min(slots, len(pending)))
-    # Requests at once stay within the slots: with slots to spare, each sandbox's two listings go side by side.
-    spare = slots >= 2 and 2 * len(pending) <= slots
+    spare = _slots_to_spare(len(pending), slots)
     if workers == 1 or connection.in_atomic_block:
         # In the caller's thread and database connection (inside a transaction, other connections
         # could not see its rows: threads would only wait for its locks).
