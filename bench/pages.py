@@ -70,7 +70,7 @@ def measure(client: Client, page: Page, *, samples: int, floor: Page | None = No
     ratio honest when the load of the machine changes during the run.
     """
     for _ in range(warmup):
-        _forget(page)
+        forget(page)
         status, _size = request(client, page)
         if status != 200:
             raise RuntimeError(f"{page.name}: {page.method} {page.url} answered {status}")
@@ -81,7 +81,7 @@ def measure(client: Client, page: Page, *, samples: int, floor: Page | None = No
             started = time.perf_counter()
             request(client, floor)
             floor_times.append(time.perf_counter() - started)
-        _forget(page)
+        forget(page)
         started = time.perf_counter()
         _status, size = request(client, page)
         times.append(time.perf_counter() - started)
@@ -111,7 +111,7 @@ def measure(client: Client, page: Page, *, samples: int, floor: Page | None = No
     return result
 
 
-def _forget(page: Page) -> None:
+def forget(page: Page) -> None:
     if page.cold:
         from flowadmin.documents import printed_forget
 
