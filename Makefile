@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The suite runs on both cores; a file's tests stay together (the browser journeys build on each other).
-PYTEST_ARGS ?= -n 2 --dist loadfile
+# The suite runs in three processes on two cores (a good part of it waits on servers, workers and a
+# browser); a file's tests stay together (the browser journeys build on each other), and files are
+# handed out in the order tests/conftest.py gives them, the longest first.
+PYTEST_ARGS ?= -n 3 --dist loadfile --no-loadscope-reorder
 
 .PHONY: run test install install-dev migrate seed lint serve clean browser screenshots bench audit-deps
 

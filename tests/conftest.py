@@ -128,6 +128,24 @@ def _audit_log_emptied_before_flush(request):
                 cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The order files are handed out to the parallel workers (`--dist loadfile --no-loadscope-reorder`):
+    the longest first, so the many short files fill in at the end and no long file is left running
+    alone. First the reliability tests, which mostly wait on processes of their own (timeouts,
+    redeliveries, a load run), so their waits overlap the others' work; then the browser journeys;
+    then the rest. (A worker closes its Chromium when it leaves the browser tests' package: no other
+    test runs beside a live Playwright event loop.)"""
+    from pathlib import Path
+
+    here = Path(__file__).parent
+
+    def place(item) -> int:
+        parents = Path(item.path).parents
+        return 0 if here / "reliability" in parents else 1 if here / "e2e" in parents else 2
+
+    items.sort(key=place)
+
+
 def pytest_sessionfinish(session):
     """At the end of the run (in its main process): drop the migrated PostgreSQL template the servers copied."""
     import os

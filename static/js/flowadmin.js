@@ -72,6 +72,18 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { watchScrolling(document); });
+  // Content put in by htmx (swaps, out-of-band swaps, history restores) is marked as it arrives: a
+  // mutation record is handled before any other task runs, so no moment exists in which a region
+  // scrolls without being a tab stop (htmx:afterSettle comes a settle delay later).
+  if (window.MutationObserver) {
+    new MutationObserver(function (records) {
+      records.forEach(function (record) {
+        Array.prototype.forEach.call(record.addedNodes, function (node) {
+          if (node.nodeType === 1) watchScrolling(node);
+        });
+      });
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  }
   document.addEventListener("htmx:afterSettle", function (event) { watchScrolling(event.target); });
   // A closed <details> hides its content: opening one may reveal a scrolling region.
   document.addEventListener("toggle", function (event) { watchScrolling(event.target); }, true);

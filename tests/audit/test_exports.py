@@ -4,7 +4,7 @@ import tracemalloc
 
 from .factories import bulk_events
 
-SMALL, LARGE = 2_000, 100_000
+SMALL, LARGE = 2_000, 40_000  # twenty times the events: a whole-list export would need ~20x the memory
 
 
 def _consume_measuring_peak_memory(response) -> tuple[int, int]:
@@ -19,7 +19,7 @@ def _consume_measuring_peak_memory(response) -> tuple[int, int]:
     return received, peak
 
 
-def test_exporting_100k_events_takes_no_more_memory_than_exporting_2k(auditor_client, db):
+def test_exporting_40k_events_takes_no_more_memory_than_exporting_2k(auditor_client, db):
     url = "/audit/export.csv"
     bulk_events(SMALL, sandbox="small")
     bulk_events(LARGE - SMALL, sandbox="large")
@@ -31,5 +31,5 @@ def test_exporting_100k_events_takes_no_more_memory_than_exporting_2k(auditor_cl
     small_bytes, small_peak = _consume_measuring_peak_memory(small)
     whole_bytes, whole_peak = _consume_measuring_peak_memory(whole)
 
-    assert whole_bytes > 40 * small_bytes  # fifty times the data...
-    assert whole_peak < 3 * small_peak, (small_peak, whole_peak)  # ...in about the same memory, not ~50x
+    assert whole_bytes > 15 * small_bytes  # twenty times the data...
+    assert whole_peak < 3 * small_peak, (small_peak, whole_peak)  # ...in about the same memory, not ~20x

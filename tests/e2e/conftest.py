@@ -53,12 +53,6 @@ def _is_e2e(item: pytest.Item) -> bool:
     return Path(__file__).parent in Path(item.path).parents
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Browser tests last: they are the slowest, and the rest of the suite never runs beside a live
-    # Playwright event loop.
-    items.sort(key=_is_e2e)
-
-
 # Logs a failure report shows the tail of: name -> a function giving that tail (servers add theirs).
 REPORTED_LOGS: dict[str, Callable[[], str]] = {}
 
