@@ -1,12 +1,19 @@
 """A sync run's progress: a row per sandbox (queued, running, finished with its counts or error) and
-the run's heartbeat, written as `flowadmin.catalog.sync` syncs its sandboxes."""
+the run's heartbeat, written as `flowadmin.catalog.sync` syncs its sandboxes.
+
+A sandbox's start is written at once only when no row of the sync shows it at work; the starts of the
+others ride along with the next write (the finished rows of a batch, a retry's note, the heartbeat),
+so a sync of many sandboxes writes its "running" rows a batch at a time, not one transaction each.
+Each row keeps the moment its own sandbox started."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
+from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from flowadmin.catalog.models import SyncRun, SyncRunSandbox
@@ -37,6 +44,9 @@ class Progress:
         self._lock = threading.Lock()
         self._beaten = 0.0
         self._rows: dict[str, int] = {}  # sandbox name: pk of its row
+        self._started: dict[str, datetime] = {}  # started, not finished: since when
+        self._unwritten: set[str] = set()  # started, their rows still say queued
+        self._shown: set[str] = set()  # started, their rows say running
 
     def add(self, names: list[str]) -> None:
         """A row for each of ``names`` that the run does not list yet."""
@@ -48,29 +58,42 @@ class Progress:
         if self.run is None:
             return
         now = timezone.now()
-        with writing():
-            SyncRunSandbox.objects.filter(run=self.run, sandbox_name=name).update(
-                state=SyncRunSandbox.State.RUNNING, started_at=now
-            )
-            self._beat(now)
+        with self._lock:
+            self._started[name] = now
+            self._unwritten.add(name)
+            alone = not self._shown  # nothing shows the sync at work: this start does, now
+        if alone or self._beat_due():
+            with writing():
+                self._starts_write()
+                self._beat(now)
 
     def note(self, name: str, text: str) -> None:
         """What a running sandbox is doing (a retry and why), shown beside its progress."""
-        if self.run is not None:
-            SyncRunSandbox.objects.filter(run=self.run, sandbox_name=name, state=SyncRunSandbox.State.RUNNING).update(
-                note=text[:255]
-            )
+        if self.run is None:
+            return
+        with self._lock:
+            started = self._started.get(name) or timezone.now()
+            self._unwritten.discard(name)
+            self._shown.add(name)
+        SyncRunSandbox.objects.filter(run=self.run, sandbox_name=name).exclude(
+            state__in=SyncRunSandbox.DONE_STATES
+        ).update(state=SyncRunSandbox.State.RUNNING, started_at=started, note=text[:255])
 
     def finish(self, result: SyncResult) -> None:
         self.record([result])
         self.notify(result)
 
     def record(self, results: list[SyncResult]) -> None:
-        """The rows of ``results`` finished (in the caller's transaction, if any)."""
+        """The rows of ``results`` finished, and the starts not written yet (in the caller's transaction, if any)."""
         if self.run is None:
             return
         now = timezone.now()
-        known, other = [], []
+        with self._lock:
+            started = {result.sandbox: self._started.pop(result.sandbox, None) for result in results}
+            self._unwritten.difference_update(started)
+            self._shown.difference_update(started)
+        known: dict[bool, list[SyncRunSandbox]] = {True: [], False: []}  # by whether it started
+        other = []
         for result in results:
             if result.ok:
                 state = SyncRunSandbox.State.SUCCEEDED
@@ -89,20 +112,41 @@ class Progress:
                 "note": "",
                 "finished_at": now,
             }
+            if started[result.sandbox] is not None:
+                fields["started_at"] = started[result.sandbox]
             pk = self._rows.get(result.sandbox)
             if pk is None:
                 other.append((result.sandbox, fields))
             else:
-                known.append(SyncRunSandbox(pk=pk, run=self.run, sandbox_name=result.sandbox, **fields))
-        if known:
-            SyncRunSandbox.objects.bulk_update(known, list(FINISHED_FIELDS))
+                row = SyncRunSandbox(pk=pk, run=self.run, sandbox_name=result.sandbox, **fields)
+                known[started[result.sandbox] is not None].append(row)
+        if known[True]:
+            SyncRunSandbox.objects.bulk_update(known[True], [*FINISHED_FIELDS, "started_at"])
+        if known[False]:
+            SyncRunSandbox.objects.bulk_update(known[False], list(FINISHED_FIELDS))
         for name, fields in other:
             SyncRunSandbox.objects.update_or_create(run=self.run, sandbox_name=name, defaults=fields)
+        self._starts_write()
         self._beat(now)
 
     def notify(self, result: SyncResult) -> None:
         if self.on_result is not None:
             self.on_result(result)
+
+    def _starts_write(self) -> None:
+        """The rows of the sandboxes started since the last write say running, each since its start."""
+        with self._lock:
+            names = [name for name in self._unwritten if name in self._rows]
+            since = [When(pk=self._rows[name], then=Value(self._started[name])) for name in names]
+            self._unwritten.difference_update(names)
+            self._shown.update(names)
+        if names:  # a row finished meanwhile (by another thread's write) stays finished
+            SyncRunSandbox.objects.filter(pk__in=[self._rows[name] for name in names]).exclude(
+                state__in=SyncRunSandbox.DONE_STATES
+            ).update(state=SyncRunSandbox.State.RUNNING, started_at=Case(*since, output_field=DateTimeField()))
+
+    def _beat_due(self) -> bool:
+        return time.monotonic() - self._beaten >= HEARTBEAT_SECONDS
 
     def _beat(self, now) -> None:
         moment = time.monotonic()
