@@ -13,14 +13,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from django.db.models import Case, DateTimeField, Value, When
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from flowadmin.catalog.models import SyncRun, SyncRunSandbox
 from flowadmin.catalog.results import SyncResult
 from flowadmin.catalog.sync_writes import writing
 
-FINISHED_FIELDS = ("state", "error", "new", "changed", "unchanged", "vanished", "has_changes", "note", "finished_at")
 HEARTBEAT_SECONDS = 1.0  # a run's sign of life is written at most this often (it is stale after a lease)
 
 
@@ -84,7 +83,9 @@ class Progress:
         self.notify(result)
 
     def record(self, results: list[SyncResult]) -> None:
-        """The rows of ``results`` finished, and the starts not written yet (in the caller's transaction, if any)."""
+        """The rows of ``results`` finished, and the starts not written yet (in the caller's transaction, if any).
+
+        Rows that finished alike (a warm sync's are all "succeeded, n unchanged") take one statement."""
         if self.run is None:
             return
         now = timezone.now()
@@ -92,40 +93,20 @@ class Progress:
             started = {result.sandbox: self._started.pop(result.sandbox, None) for result in results}
             self._unwritten.difference_update(started)
             self._shown.difference_update(started)
-        known: dict[bool, list[SyncRunSandbox]] = {True: [], False: []}  # by whether it started
-        other = []
+        alike: dict[tuple, list[tuple[int, datetime | None]]] = {}  # finished fields: (pk, start) of each row
         for result in results:
-            if result.ok:
-                state = SyncRunSandbox.State.SUCCEEDED
-            elif result.busy:
-                state = SyncRunSandbox.State.SKIPPED
-            else:
-                state = SyncRunSandbox.State.FAILED
-            fields = {
-                "state": state,
-                "error": result.error,
-                "new": result.new,
-                "changed": result.changed,
-                "unchanged": result.unchanged,
-                "vanished": result.vanished,
-                "has_changes": result.has_changes,
-                "note": "",
-                "finished_at": now,
-            }
-            if started[result.sandbox] is not None:
-                fields["started_at"] = started[result.sandbox]
+            fields = _finished_fields(result, now)
             pk = self._rows.get(result.sandbox)
             if pk is None:
-                other.append((result.sandbox, fields))
+                if started[result.sandbox] is not None:
+                    fields["started_at"] = started[result.sandbox]
+                SyncRunSandbox.objects.update_or_create(run=self.run, sandbox_name=result.sandbox, defaults=fields)
             else:
-                row = SyncRunSandbox(pk=pk, run=self.run, sandbox_name=result.sandbox, **fields)
-                known[started[result.sandbox] is not None].append(row)
-        if known[True]:
-            SyncRunSandbox.objects.bulk_update(known[True], [*FINISHED_FIELDS, "started_at"])
-        if known[False]:
-            SyncRunSandbox.objects.bulk_update(known[False], list(FINISHED_FIELDS))
-        for name, fields in other:
-            SyncRunSandbox.objects.update_or_create(run=self.run, sandbox_name=name, defaults=fields)
+                alike.setdefault(tuple(fields.items()), []).append((pk, started[result.sandbox]))
+        for fields, rows in alike.items():
+            starts = [(pk, at) for pk, at in rows if at is not None]
+            since = {"started_at": _each_since(starts, default=F("started_at"))} if starts else {}
+            SyncRunSandbox.objects.filter(pk__in=[pk for pk, _ in rows]).update(**dict(fields), **since)
         self._starts_write()
         self._beat(now)
 
@@ -136,14 +117,13 @@ class Progress:
     def _starts_write(self) -> None:
         """The rows of the sandboxes started since the last write say running, each since its start."""
         with self._lock:
-            names = [name for name in self._unwritten if name in self._rows]
-            since = [When(pk=self._rows[name], then=Value(self._started[name])) for name in names]
-            self._unwritten.difference_update(names)
-            self._shown.update(names)
-        if names:  # a row finished meanwhile (by another thread's write) stays finished
-            SyncRunSandbox.objects.filter(pk__in=[self._rows[name] for name in names]).exclude(
+            starts = [(self._rows[name], self._started[name]) for name in self._unwritten if name in self._rows]
+            self._unwritten.clear()
+            self._shown.update(name for name in self._started if name in self._rows)
+        if starts:  # a row finished meanwhile (by another thread's write) stays finished
+            SyncRunSandbox.objects.filter(pk__in=[pk for pk, _ in starts]).exclude(
                 state__in=SyncRunSandbox.DONE_STATES
-            ).update(state=SyncRunSandbox.State.RUNNING, started_at=Case(*since, output_field=DateTimeField()))
+            ).update(state=SyncRunSandbox.State.RUNNING, started_at=_each_since(starts))
 
     def _beat_due(self) -> bool:
         return time.monotonic() - self._beaten >= HEARTBEAT_SECONDS
@@ -155,3 +135,29 @@ class Progress:
                 return
             self._beaten = moment
         SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=now)
+
+
+def _finished_fields(result: SyncResult, now: datetime) -> dict:
+    if result.ok:
+        state = SyncRunSandbox.State.SUCCEEDED
+    elif result.busy:
+        state = SyncRunSandbox.State.SKIPPED
+    else:
+        state = SyncRunSandbox.State.FAILED
+    return {
+        "state": state,
+        "error": result.error,
+        "new": result.new,
+        "changed": result.changed,
+        "unchanged": result.unchanged,
+        "vanished": result.vanished,
+        "has_changes": result.has_changes,
+        "note": "",
+        "finished_at": now,
+    }
+
+
+def _each_since(starts: list[tuple[int, datetime]], default=None) -> Case:
+    """The start of each row (by pk) as one expression, for an update of them all."""
+    whens = [When(pk=pk, then=Value(at)) for pk, at in starts]
+    return Case(*whens, default=default, output_field=DateTimeField())
