@@ -2,9 +2,9 @@
 the run's heartbeat, written as `flowadmin.catalog.sync` syncs its sandboxes.
 
 A sandbox's start is written at once only when no row of the sync shows it at work; the starts of the
-others ride along with the next write (the finished rows of a batch, a retry's note, the heartbeat),
-so a sync of many sandboxes writes its "running" rows a batch at a time, not one transaction each.
-Each row keeps the moment its own sandbox started."""
+others are written with the heartbeat (at most once a second) or a retry's note, so a sandbox shows
+running once it has been at it for about a second, and one synced in less goes from queued to
+finished in one write. Each row keeps the moment its own sandbox started."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ class Progress:
             alone = not self._shown  # nothing shows the sync at work: this start does, now
         if alone or self._beat_due():
             with writing():
-                self._starts_write()
+                if alone:
+                    self._starts_write()
                 self._beat(now)
 
     def note(self, name: str, text: str) -> None:
@@ -83,7 +84,7 @@ class Progress:
         self.notify(result)
 
     def record(self, results: list[SyncResult]) -> None:
-        """The rows of ``results`` finished, and the starts not written yet (in the caller's transaction, if any).
+        """The rows of ``results`` finished (in the caller's transaction, if any).
 
         Rows that finished alike (a warm sync's are all "succeeded, n unchanged") take one statement."""
         if self.run is None:
@@ -107,7 +108,6 @@ class Progress:
             starts = [(pk, at) for pk, at in rows if at is not None]
             since = {"started_at": _each_since(starts, default=F("started_at"))} if starts else {}
             SyncRunSandbox.objects.filter(pk__in=[pk for pk, _ in rows]).update(**dict(fields), **since)
-        self._starts_write()
         self._beat(now)
 
     def notify(self, result: SyncResult) -> None:
@@ -129,11 +129,13 @@ class Progress:
         return time.monotonic() - self._beaten >= HEARTBEAT_SECONDS
 
     def _beat(self, now) -> None:
+        """The run's sign of life and the starts not written yet, when a second has passed since the last."""
         moment = time.monotonic()
         with self._lock:
             if moment - self._beaten < HEARTBEAT_SECONDS:
                 return
             self._beaten = moment
+        self._starts_write()
         SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=now)
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flowadmin.catalog import sync
+from flowadmin.catalog import progress, sync
 from flowadmin.catalog.models import SyncRun, SyncRunSandbox
 from flowadmin.catalog.services import sandboxes_sync, sync_run_start
 
@@ -30,7 +30,8 @@ def test_a_sandbox_synced_alone_shows_running_while_it_is_listed(fake_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sandboxes_listed_side_by_side_show_running_by_the_time_another_one_finishes(fake_client, settings):
+def test_sandboxes_listed_side_by_side_show_running_once_the_heartbeat_is_written(fake_client, settings, monkeypatch):
+    monkeypatch.setattr(progress, "HEARTBEAT_SECONDS", 0)  # a heartbeat with every write
     settings.FLOWADMIN_SYNC_CONCURRENCY = 2
     sync.sandboxes_discover()
     run = SyncRun.objects.create(token="side-by-side")
