@@ -87,7 +87,7 @@ class _Plan:
 
     listing: Listing
     created: list[FlowSpec] = field(default_factory=list)
-    changed: list[tuple[FlowSpec, dict]] = field(default_factory=list)  # (row, document it had before)
+    changed: list[FlowSpec] = field(default_factory=list)  # other content
     refreshed: list[FlowSpec] = field(default_factory=list)  # same content, other metadata (updatedAt, ...)
     untouched: list[int] = field(default_factory=list)
     gone: list[int] = field(default_factory=list)
@@ -99,7 +99,7 @@ def _plan(listing: Listing, cached: dict[str, FlowSpec], now: datetime) -> _Plan
     plan = _Plan(listing)
     sandbox, listed_at = listing.sandbox, listing.listed_at
     newer = {spec_id for spec_id, row in cached.items() if listed_at is not None and row.fetched_at > listed_at}
-    for spec_id, (document, fields) in listing.wanted.items():
+    for spec_id, (_, fields) in listing.wanted.items():
         row = cached.get(spec_id)
         if row is None:
             plan.created.append(FlowSpec(sandbox=sandbox, spec_id=spec_id, first_seen_at=now, fetched_at=now, **fields))
@@ -112,8 +112,8 @@ def _plan(listing: Listing, cached: dict[str, FlowSpec], now: datetime) -> _Plan
         elif row.content_hash == fields["content_hash"]:
             plan.unchanged += 1
         if row.content_hash != fields["content_hash"]:
-            plan.changed.append((row, row.document))
-        elif row.document != document or row.vanished_at is not None:
+            plan.changed.append(row)
+        elif row.metadata_hash != fields["metadata_hash"] or row.vanished_at is not None:
             plan.refreshed.append(row)
         else:
             plan.untouched.append(row.pk)
@@ -139,13 +139,18 @@ def flow_specs_store(listings: list[Listing], *, actor) -> tuple[list[SyncResult
     """
     now = timezone.now()
     by_sandbox: dict[int, dict[str, FlowSpec]] = {listing.sandbox.pk: {} for listing in listings}
-    # Locked: an apply storing its document now waits, or has committed and is seen as newer.
-    for row in FlowSpec.objects.select_for_update().filter(sandbox__in=list(by_sandbox)).order_by():
+    # Locked: an apply storing its document now waits, or has committed and is seen as newer. The
+    # documents are not read: the hashes tell which differ, and only those of changed rows are read.
+    rows = FlowSpec.objects.select_for_update().defer("document").filter(sandbox__in=list(by_sandbox)).order_by()
+    for row in rows:
         by_sandbox[row.sandbox_id][row.spec_id] = row
     plans = [_plan(listing, by_sandbox[listing.sandbox.pk], now) for listing in listings]
 
     created = [row for plan in plans for row in plan.created]
-    changed_rows = [row for plan in plans for row, _ in plan.changed]
+    changed_rows = [row for plan in plans for row in plan.changed]
+    before = {}  # the documents the changed rows had
+    if changed_rows:
+        before = dict(FlowSpec.objects.filter(pk__in=[row.pk for row in changed_rows]).values_list("pk", "document"))
     refreshed = [row for plan in plans for row in plan.refreshed]
     untouched = [pk for plan in plans for pk in plan.untouched]
     gone = [pk for plan in plans for pk in plan.gone]
@@ -181,18 +186,18 @@ def flow_specs_store(listings: list[Listing], *, actor) -> tuple[list[SyncResult
     results, events = [], []
     for plan in plans:
         sandbox = plan.listing.sandbox
-        remote_changes = [(row, before) for row, before in plan.changed if (row.pk, row.content_hash) not in ours]
+        remote_changes = [row for row in plan.changed if (row.pk, row.content_hash) not in ours]
         events += [
             audit_event_new(
                 action="flowspec.changed_remotely",
                 actor=actor,
                 sandbox=sandbox.name,
                 spec_id=row.spec_id,
-                before=before,
+                before=before[row.pk],
                 after=row.document,
                 detail=f"{row.name or row.spec_id} changed outside flowadmin.",
             )
-            for row, before in remote_changes
+            for row in remote_changes
         ]
         results.append(
             SyncResult(

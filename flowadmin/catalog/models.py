@@ -95,6 +95,12 @@ class FlowSpec(models.Model):
     source_count = models.PositiveIntegerField(default=0)
     document = models.JSONField()
     content_hash = models.CharField(max_length=64)
+    metadata_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Hash of the document's read-only metadata: with the content hash, a sync tells whether the "
+        "stored document is the one listed without reading it (empty: unknown, rewritten by the next sync).",
+    )
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
     fetched_at = models.DateTimeField(default=timezone.now)

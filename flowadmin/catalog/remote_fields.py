@@ -30,6 +30,7 @@ CACHE_FIELDS = (
     "source_count",
     "document",
     "content_hash",
+    "metadata_hash",
     "remote_updated_at",
 )
 
@@ -83,6 +84,7 @@ def document_fields(document: dict) -> dict[str, Any]:
         "source_count": len(spec_ids(document.get("sourceConnectionSpecIds"))),
         "document": document,
         "content_hash": documents.content_hash(document),
+        "metadata_hash": documents.metadata_hash(document),
         "remote_updated_at": remote_time(document.get("updatedAt")),
     }
 

@@ -1,7 +1,7 @@
 """The domain rules of a flow spec document: pure functions, no I/O (but reading the JSON Schema once).
 
     from flowadmin import documents
-    documents.put_body(document)          # body.py: the PUT body, canonical JSON, content hash, source ids
+    documents.put_body(document)          # body.py: the PUT body, canonical JSON, content / metadata hash, source ids
     documents.json_patch(old, new)        # patch.py: RFC 6902 operations
     documents.line_diff(old, new)         # diff.py: line diffs of the printed documents (LineDiff.whole: folded)
     documents.pretty_json(document)       # printing.py: json.dumps(indent=2, sort_keys=True)'s text, faster
@@ -17,6 +17,7 @@ from flowadmin.documents.body import (
     SOURCE_IDS_FIELD,
     canonical_json,
     content_hash,
+    metadata_hash,
     pretty_json,
     put_body,
     shared_with,
@@ -56,6 +57,7 @@ __all__ = [
     "json_patch",
     "json_path",
     "line_diff",
+    "metadata_hash",
     "normalise",
     "pretty_json",
     "pretty_text",

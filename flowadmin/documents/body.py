@@ -57,6 +57,16 @@ def content_hash(document: dict) -> str:
     return hashlib.sha256(canonical_json(put_body(document)).encode("utf-8")).hexdigest()
 
 
+def metadata_hash(document: dict) -> str:
+    """sha256 (hex) of the read-only metadata alone (``updatedAt``, ...), independent of key order.
+
+    With `content_hash` it names the whole document: two documents with both hashes equal are equal,
+    so a stored document can be compared with a listed one without reading it back.
+    """
+    metadata = {key: value for key, value in document.items() if key in READ_ONLY_FIELDS}
+    return hashlib.sha256(canonical_json(metadata).encode("utf-8")).hexdigest()
+
+
 def source_ids(document: dict) -> list[str]:
     """The document's ``sourceConnectionSpecIds`` (a new list; empty when absent or not a list)."""
     ids = document.get(SOURCE_IDS_FIELD)

@@ -112,6 +112,44 @@ def test_new_metadata_alone_refreshes_the_cached_document_without_a_new_version(
     assert spec.versions.count() == 1
 
 
+def test_new_metadata_alone_in_a_sync_of_several_sandboxes_is_stored_with_no_version_nor_audit_event(synced_dev):
+    sandbox_sync(sandbox_name="prod")
+    events = actions()
+    synced_dev.flow_specs["dev"][1]["updatedBy"] = "someone-else@AdobeID"
+
+    results = sandboxes_sync(names=["dev", "prod"])
+
+    assert [(result.changed, result.has_changes) for result in results] == [(0, False), (0, False)]
+    spec = FlowSpec.objects.get(sandbox__name="dev", spec_id=REST_ID)
+    assert spec.document["updatedBy"] == "someone-else@AdobeID"
+    assert spec.versions.count() == 1
+    assert actions() == events
+
+
+def test_an_unchanged_flow_spec_keeps_its_stored_document_as_it_is(synced_dev):
+    spec = FlowSpec.objects.get(sandbox__name="dev", spec_id=STREAMING_ID)
+    FlowSpec.objects.filter(pk=spec.pk).update(document={**spec.document, "kept": "as stored"})
+
+    result = sandbox_sync(sandbox_name="dev")
+
+    assert result.unchanged == 2
+    spec.refresh_from_db()
+    assert spec.document["kept"] == "as stored", "the listing's equal document is not written again"
+    assert spec.fetched_at > spec.first_seen_at
+
+
+def test_a_flow_spec_cached_without_a_metadata_hash_gets_it_from_the_next_sync_with_no_version(synced_dev):
+    FlowSpec.objects.update(metadata_hash="")
+
+    result = sandbox_sync(sandbox_name="dev")
+
+    assert (result.changed, result.unchanged, result.has_changes) == (0, 2, False)
+    spec = FlowSpec.objects.get(sandbox__name="dev", spec_id=STREAMING_ID)
+    assert spec.metadata_hash == documents.metadata_hash(synced_dev.flow_specs["dev"][0])
+    assert spec.versions.count() == 1
+    assert actions() == ["sandbox.synced"]  # the first sync's only
+
+
 def test_a_remote_change_records_a_version_updates_the_index_and_is_audited_with_both_documents(synced_dev):
     before = FlowSpec.objects.get(sandbox__name="dev", spec_id=STREAMING_ID).document
     synced_dev.flow_specs["dev"][0]["sourceConnectionSpecIds"].append(S3)
