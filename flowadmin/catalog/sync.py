@@ -15,7 +15,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -30,6 +30,7 @@ from flowadmin.catalog.errors import (
     CatalogError,
 )
 from flowadmin.catalog.leases import RELEASED, sandbox_claim, sandbox_release, sandboxes_claim
+from flowadmin.catalog.listing import RetryNotes, listings_ahead, remote_list
 from flowadmin.catalog.models import Sandbox, SyncRun
 from flowadmin.catalog.progress import Progress
 from flowadmin.catalog.remote_fields import SANDBOX_NAME, clean_text, connection_spec_columns, flow_spec_columns
@@ -87,39 +88,27 @@ def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None
     return listings_store([listed], actor=actor)[0]
 
 
-def _list(*, sandbox: Sandbox, actor, client, release: str | None, side_by_side: bool = False) -> Listed | SyncResult:
+def _list(
+    *, sandbox: Sandbox, actor, client, release: str | None, side_by_side: bool = False, ahead: Future | None = None
+) -> Listed | SyncResult:
     """The sandbox's listings read into cache columns, ready to store; or the failure, recorded.
 
-    ``side_by_side``: the connection specs are listed on a thread of their own while the flow specs
-    are, one round trip instead of two (when the sync has request slots to spare: few sandboxes).
+    ``side_by_side``: its two catalogues listed at once (`listing.remote_list`); ``ahead``: listed
+    already (`listing.listings_ahead`), its answer taken from there.
     """
-    exchanges: list = []
-    listed_at = timezone.now()  # cached rows written after this are newer than what the listing may show
-    try:
-        with client.recording() as exchanges:
-            if side_by_side:
-                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowadmin-sync-list") as pool:
-                    beside = pool.submit(_recorded, client, client.list_connection_specs, sandbox.name)
-                    try:
-                        flow_specs = client.list_flow_specs(sandbox.name)
-                    finally:
-                        connection_specs, error, theirs = beside.result()
-                        exchanges.extend(theirs)
-                if error is not None:
-                    raise error
-            else:
-                flow_specs = client.list_flow_specs(sandbox.name)
-                connection_specs = client.list_connection_specs(sandbox.name)
-    except FlowServiceError as error:
-        return _record_failure(sandbox=sandbox, actor=actor, error=error, exchanges=exchanges, release=release)
+    remote = ahead.result() if ahead is not None else remote_list(client, sandbox.name, side_by_side=side_by_side)
+    if remote.error is not None:
+        return _record_failure(
+            sandbox=sandbox, actor=actor, error=remote.error, exchanges=remote.exchanges, release=release
+        )
     # Read into cache columns before the transaction, which then holds its locks only to write.
     return Listed(
         sandbox=sandbox,
-        flow_columns=flow_spec_columns(flow_specs, sandbox_name=sandbox.name),
-        connection_columns=connection_spec_columns(connection_specs),
-        http=[exchange.as_dict() for exchange in exchanges],
-        listed_at=listed_at,
-        flow_specs_listed=len(flow_specs),
+        flow_columns=flow_spec_columns(remote.flow_specs, sandbox_name=sandbox.name),
+        connection_columns=connection_spec_columns(remote.connection_specs),
+        http=[exchange.as_dict() for exchange in remote.exchanges],
+        listed_at=remote.listed_at,
+        flow_specs_listed=len(remote.flow_specs),
         release=release,
     )
 
@@ -128,15 +117,6 @@ def _slots_to_spare(sandboxes: int, slots: int) -> bool:
     """Whether ``sandboxes`` synced at once, each listing its two catalogues side by side, stay within
     ``slots`` requests at once (`FLOWADMIN_SYNC_CONCURRENCY`, or a part's share of it)."""
     return slots >= 2 and 2 * sandboxes <= slots
-
-
-def _recorded(client, list_call: Callable[[str], list[dict]], sandbox_name: str) -> tuple:
-    """``list_call(sandbox_name)`` on this thread: (its answer or None, its error or None, its exchanges)."""
-    with client.recording() as exchanges:
-        try:
-            return list_call(sandbox_name), None, exchanges
-        except Exception as error:  # handed to the caller's thread, which raises it there
-            return None, error, exchanges
 
 
 def _record_outcome(sandbox: Sandbox, release: str | None, **fields) -> None:
@@ -289,72 +269,83 @@ def sandboxes_sync(
     waiting are stored together, with their progress rows, in one transaction.
     """
     client = client or get_client()
-    targets, unknown = sandboxes_resolve(names, client)
-    token = run.token if run is not None else uuid.uuid4().hex
-    progress = Progress(run, on_result)
-    results: dict[str, SyncResult] = {}
-    for name in unknown:
-        results[name] = SyncResult(sandbox=name, ok=False, error=UNKNOWN_SANDBOX)
-        progress.finish(results[name])
-    progress.add(targets)
-    claimed = sandboxes_claim(names=targets, token=token, run=run)
-    for name in targets:
-        if name not in claimed:
-            results[name] = SyncResult(sandbox=name, ok=False, busy=True, error=ALREADY_SYNCING)
-            progress.finish(results[name])
-
-    writes = GroupCommit(actor=actor, on_stored=progress.record)
-
-    def one(name: str) -> SyncResult:
-        released = False
-        try:
-            progress.start(name)
-            try:
-                sandbox = Sandbox(pk=claimed[name], name=name)
-                with retries_reported(lambda notice: progress.note(name, notice.text)):
-                    listed = _list(sandbox=sandbox, actor=actor, client=client, release=token, side_by_side=spare)
-                if isinstance(listed, SyncResult):  # failed, recorded
-                    result = listed
-                    progress.record([result])
-                else:
-                    result = writes.store(listed)  # its progress row written with it
-                released = True
-            except Exception:
-                logger.exception("sync of sandbox %s failed", name)
-                result = _record_unexpected(sandbox_name=name, actor=actor)
-                progress.record([result])
-            progress.notify(result)
-            return result
-        finally:
-            if not released:
-                sandbox_release(sandbox_name=name, token=token)
-
-    pending = [name for name in targets if name in claimed]
     slots = concurrency or settings.FLOWADMIN_SYNC_CONCURRENCY
-    workers = max(1, min(slots, len(pending)))
-    spare = _slots_to_spare(len(pending), slots)
-    if workers == 1 or connection.in_atomic_block:
-        # In the caller's thread and database connection (inside a transaction, other connections
-        # could not see its rows: threads would only wait for its locks).
-        for name in pending:
-            results[name] = one(name)
-    else:
-        queue = iter(pending)
-        lock = threading.Lock()
+    # Named sandboxes the cache has never seen are listed while the Sandbox API is asked about them.
+    notes = RetryNotes()
+    with listings_ahead(names, client, slots=slots, notes=notes) as ahead:
+        targets, unknown = sandboxes_resolve(names, client)
+        token = run.token if run is not None else uuid.uuid4().hex
+        progress = Progress(run, on_result)
+        results: dict[str, SyncResult] = {}
+        for name in unknown:
+            results[name] = SyncResult(sandbox=name, ok=False, error=UNKNOWN_SANDBOX)
+            progress.finish(results[name])
+        progress.add(targets)
+        notes.show_with(progress.note)
+        claimed = sandboxes_claim(names=targets, token=token, run=run)
+        for name in targets:
+            if name not in claimed:
+                results[name] = SyncResult(sandbox=name, ok=False, busy=True, error=ALREADY_SYNCING)
+                progress.finish(results[name])
 
-        def worker() -> None:
-            # One database connection per worker, kept from one sandbox to the next.
-            while True:
-                with lock:
-                    name = next(queue, None)
-                if name is None:
-                    return
+        writes = GroupCommit(actor=actor, on_stored=progress.record)
+
+        def one(name: str) -> SyncResult:
+            released = False
+            try:
+                progress.start(name)
+                try:
+                    sandbox = Sandbox(pk=claimed[name], name=name)
+                    with retries_reported(lambda notice: progress.note(name, notice.text)):
+                        listed = _list(
+                            sandbox=sandbox,
+                            actor=actor,
+                            client=client,
+                            release=token,
+                            side_by_side=spare,
+                            ahead=ahead.pop(name, None),
+                        )
+                    if isinstance(listed, SyncResult):  # failed, recorded
+                        result = listed
+                        progress.record([result])
+                    else:
+                        result = writes.store(listed)  # its progress row written with it
+                    released = True
+                except Exception:
+                    logger.exception("sync of sandbox %s failed", name)
+                    result = _record_unexpected(sandbox_name=name, actor=actor)
+                    progress.record([result])
+                progress.notify(result)
+                return result
+            finally:
+                if not released:
+                    sandbox_release(sandbox_name=name, token=token)
+
+        pending = [name for name in targets if name in claimed]
+        workers = max(1, min(slots, len(pending)))
+        spare = _slots_to_spare(len(pending), slots)
+        if workers == 1 or connection.in_atomic_block:
+            # In the caller's thread and database connection (inside a transaction, other connections
+            # could not see its rows: threads would only wait for its locks).
+            for name in pending:
                 results[name] = one(name)
+        else:
+            queue = iter(pending)
+            lock = threading.Lock()
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowadmin-sync") as pool:
-            for future in [pool.submit(in_own_connection(worker)) for _ in range(workers)]:
-                future.result()
-    return [results[name] for name in sorted(results)]
+            def worker() -> None:
+                # One database connection per worker, kept from one sandbox to the next.
+                while True:
+                    with lock:
+                        name = next(queue, None)
+                    if name is None:
+                        return
+                    results[name] = one(name)
+
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowadmin-sync") as pool:
+                for future in [pool.submit(in_own_connection(worker)) for _ in range(workers)]:
+                    future.result()
+        return [results[name] for name in sorted(results)]
 
 
 def in_own_connection(function: Callable) -> Callable:

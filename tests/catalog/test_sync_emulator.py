@@ -13,11 +13,12 @@ from django.urls import reverse
 from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog import selectors
+from flowadmin.catalog.errors import UNKNOWN_SANDBOX
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, Sandbox, SyncRun
 from flowadmin.catalog.services import sandbox_sync, sandboxes_sync, sync_run_start
 from flowadmin.flowservice import get_client
 from flowadmin.flowservice.client import FlowServiceClient
-from tests.fixtures.emulator import FLOW_SPECS, GENERIC_STREAMING_ID, NEW_STREAMING_SOURCE_ID
+from tests.fixtures.emulator import FLOW_SPECS, GENERIC_STREAMING_ID, NEW_STREAMING_SOURCE_ID, SANDBOXES
 
 CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
 WAIT_SECONDS = 60
@@ -216,3 +217,23 @@ def test_with_request_slots_to_spare_a_sandbox_s_connection_specs_are_listed_whi
     (connection_specs,) = emulator.log(method="GET", sandbox="dev", path="/data/foundation/flowservice/connectionSpecs")
     assert connection_specs["at"] < flow_specs["at"]
     assert ConnectionSpec.objects.filter(sandbox__name="dev").exists()
+
+
+def test_named_sandboxes_never_seen_are_listed_while_the_sandbox_api_is_asked_whether_they_exist(emulator):
+    # The Sandbox API answers 1.5 s late: asked first and waited for, it would be answered before the
+    # flow specs are even asked for; listed ahead, their answers come first. A name it does not list
+    # is still refused, and nothing is cached for it.
+    assert not Sandbox.objects.exists()
+    emulator.add_fault(action="delay", delay_ms=1500, method="GET", path=SANDBOXES, times=1)
+
+    results = {result.sandbox: result for result in sandboxes_sync(names=["dev", "Stage", "nosuch"])}
+
+    assert results["dev"].ok and results["dev"].new and results["stage"].ok
+    assert (results["nosuch"].ok, results["nosuch"].error) == (False, UNKNOWN_SANDBOX)
+    (listing,) = emulator.log(method="GET", path=SANDBOXES)
+    for name in ("dev", "stage"):
+        (flow_specs,) = emulator.log(method="GET", sandbox=name, path=FLOW_SPECS)
+        assert flow_specs["at"] < listing["at"]
+    assert FlowSpec.objects.filter(sandbox__name="stage").exists()
+    assert ConnectionSpec.objects.filter(sandbox__name="dev").exists()
+    assert not Sandbox.objects.filter(name="nosuch").exists()
