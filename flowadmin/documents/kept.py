@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
 _ALL: list[Kept] = []
+_ALSO: list[Callable[[], None]] = []  # other per-process stores to empty with them (`forget_also`)
 
 
 class Kept(Generic[Value]):
@@ -72,6 +73,13 @@ def decoded(text: str):
 
 
 def forget_all() -> None:
-    """Empty every `Kept` of the process."""
+    """Empty every `Kept` of the process, and every store registered with `forget_also`."""
     for kept in _ALL:
         kept.clear()
+    for forget in _ALSO:
+        forget()
+
+
+def forget_also(forget: Callable[[], None]) -> None:
+    """Have `forget_all` call ``forget`` too: another store the process keeps derived values in."""
+    _ALSO.append(forget)
