@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
@@ -19,6 +20,7 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
+from flowadmin.derived import Derived
 from flowadmin.documents import DiffLine, Kept, LineDiff, decoded, pretty_text_kept, shared_with, text_digest
 from flowadmin.documents.ids import id_key
 
@@ -199,21 +201,32 @@ def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False) -
     return spec
 
 
-def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
-    """`flowspec_get` for a page that shows the flow spec: its document decoded once per process and
-    stored text (a 1 MB document takes longer to decode than the rest of a page), and shared by the
-    requests that show it: read-only."""
+def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str, decode: bool = True) -> FlowSpec:
+    """`flowspec_get` for a page that shows the flow spec: its stored text read, ``document_digest``
+    naming it (what pages derive from it is kept by it), and its document decoded by `flowspec_document`.
+
+    ``decode`` False: the document is left unread, for a page that decodes it only when what it
+    derives is not kept (`flowspec_document`)."""
     spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, texts=True)
-    spec.document_digest = text_digest(spec.document_text)  # names the document: what pages derive is kept by it
-    spec.document = _shown_documents.get_or_make((spec.pk, spec.document_digest), lambda: decoded(spec.document_text))
+    spec.document_digest = text_digest(spec.document_text)
+    if decode:
+        spec.document = flowspec_document(spec)
     return spec
+
+
+def flowspec_document(spec: FlowSpec) -> dict:
+    """The document of a spec read by `flowspec_shown`, decoded once per process (a 1 MB document takes
+    longer to decode than the rest of a page) and shared by the requests that show it: read-only."""
+    return _shown_documents.get_or_make((spec.pk, spec.document_digest), lambda: decoded(spec.document_text))
 
 
 _shown_documents: Kept[dict] = Kept(8)
 
 
-@dataclass(frozen=True)
-class ConnectionSpecRef:
+IN_LIST_MAX = 100  # ids a query asks for by name; more: the sandbox's rows read and picked
+
+
+class ConnectionSpecRef(NamedTuple):
     """A connection spec id as a flow spec lists it, with what the sandbox's cache knows of it."""
 
     spec_id: str
@@ -224,33 +237,50 @@ class ConnectionSpecRef:
 
 def flowspec_connection_specs(*, flow_spec: FlowSpec) -> dict[str, list[ConnectionSpecRef]]:
     """``{"source": [...], "target": [...]}``: the document's ids, in order, resolved to names."""
-    document = flow_spec.document if isinstance(flow_spec.document, dict) else {}
-    listed = {
-        "source": _ids(document.get("sourceConnectionSpecIds")),
-        "target": _ids(document.get("targetConnectionSpecIds")),
-    }
+    listed = _listed_ids(flow_spec)
     wanted = {spec_id.lower() for ids in listed.values() for spec_id in ids}
+    rows = ConnectionSpec.objects.filter(sandbox_id=flow_spec.sandbox_id)
+    if len(wanted) <= IN_LIST_MAX:  # else the sandbox's every row: sooner read than a query of 1,000 ids built
+        rows = rows.filter(spec_id__in=wanted)
     known = {
-        row.spec_id.lower(): row
-        for row in ConnectionSpec.objects.filter(sandbox_id=flow_spec.sandbox_id, spec_id__in=wanted).only(
-            "spec_id", "name", "provider_id"
-        )
+        key: (name, provider_id)
+        for spec_id, name, provider_id in rows.values_list("spec_id", "name", "provider_id")
+        if (key := spec_id.lower()) in wanted
     }
     return {
         role: [
-            ConnectionSpecRef(spec_id=spec_id, name=known[key].name, provider_id=known[key].provider_id, known=True)
+            ConnectionSpecRef(spec_id, *known[key], True)
             if (key := spec_id.lower()) in known
-            else ConnectionSpecRef(spec_id=spec_id)
+            else ConnectionSpecRef(spec_id)
             for spec_id in ids
         ]
         for role, ids in listed.items()
     }
 
 
-def _ids(value) -> list[str]:
+def _listed_ids(flow_spec: FlowSpec) -> dict[str, tuple[str, ...]]:
+    """The source and target ids the document lists; kept by its digest for a spec `flowspec_shown` read."""
+
+    def listed(document) -> dict[str, tuple[str, ...]]:
+        document = document if isinstance(document, dict) else {}
+        return {
+            "source": _ids(document.get("sourceConnectionSpecIds")),
+            "target": _ids(document.get("targetConnectionSpecIds")),
+        }
+
+    digest = getattr(flow_spec, "document_digest", "")
+    if not digest:
+        return listed(flow_spec.document)
+    return _listed.get_or_make(digest, lambda: listed(flowspec_document(flow_spec)))
+
+
+_listed: Derived[dict[str, tuple[str, ...]]] = Derived("connection-ids", 8)
+
+
+def _ids(value) -> tuple[str, ...]:
     if not isinstance(value, list):
-        return []
-    return [item.strip() for item in value if isinstance(item, str) and item.strip()]
+        return ()
+    return tuple(item.strip() for item in value if isinstance(item, str) and item.strip())
 
 
 def flowspec_versions(*, flow_spec: FlowSpec) -> QuerySet[FlowSpecVersion]:
@@ -285,7 +315,7 @@ def flowspec_version_diff(
     return VersionDiff(old=old, new=new, lines=_version_diffs.get_or_make(key, lambda: _version_hunks(old, new)))
 
 
-_version_diffs: Kept[list[DiffLine]] = Kept(32)  # the hunks between two versions, which never change
+_version_diffs: Derived[list[DiffLine]] = Derived("version-hunks", 32)  # two versions' hunks never change
 
 
 def _version_hunks(old: FlowSpecVersion, new: FlowSpecVersion) -> list[DiffLine]:
