@@ -195,7 +195,7 @@ class ProposalPreview:
         return _kept_curls.get_or_make(key, lambda: curl_command(**where, document=self.proposed))
 
 
-_kept_curls: documents.Kept[str] = documents.Kept(8)  # a large document's curl command is 1 MB of text
+_kept_curls: Derived[str] = Derived("curl", 8)  # a large document's curl command is 1 MB of text
 
 
 def proposal_preview(
@@ -212,12 +212,15 @@ def proposal_preview(
 ) -> ProposalPreview:
     """The preview of ``parsed`` (an `ids.IdList`) applied to ``base``; nothing is saved or sent.
 
-    ``base_key``: the base's content hash (see `document_change`); ``text_key``: a digest of its stored
-    text (`ProposalPreview.curl`)."""
+    ``base_key``: the base's content hash (its diff with the proposal is then kept by it and the ids,
+    `document_change_kept`); ``text_key``: a digest of its stored text (`ProposalPreview.curl`)."""
     proposed = proposed_document(base, parsed.ids)
-    change = document_change(
-        base=base, proposed=proposed, added=parsed.added, removed=parsed.removed, names=names, base_key=base_key
-    )
+    ids = {"added": parsed.added, "removed": parsed.removed, "names": names, "base_key": base_key}
+    if base_key:
+        key = (base_key, documents.text_digest("\n".join(parsed.ids)))
+        change = document_change_kept(key=key, documents_of=lambda: (base, proposed), **ids)
+    else:
+        change = document_change(base=base, proposed=proposed, **ids)
     return ProposalPreview(
         ids=parsed,
         change=change,
