@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import Http404
 
 from flowadmin.catalog.models import (
@@ -20,6 +19,7 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
+from flowadmin.catalog.texts import stored_digest, stored_text
 from flowadmin.derived import Derived
 from flowadmin.documents import DiffLine, Kept, LineDiff, decoded, pretty_text_kept, shared_with, text_digest
 from flowadmin.documents.ids import id_key
@@ -183,16 +183,19 @@ def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAUL
     return specs.order_by(F("vanished_at").asc(nulls_first=True), *ordering)
 
 
-def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False) -> FlowSpec:
+def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False, digest: bool = False) -> FlowSpec:
     """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing.
 
-    ``texts``: its document not decoded but read as its stored text, ``document_text``."""
+    ``texts``: its document not decoded but read as its stored text, ``document_text``; ``digest``:
+    not read at all, only the digest of that text, ``document_digest`` (computed by the database)."""
     sandbox_name = sandbox.name if isinstance(sandbox, Sandbox) else sandbox
     if not (_storable(sandbox_name) and _storable(spec_id)):
         raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=_shown(spec_id), sandbox=_shown(sandbox_name)))
     specs = FlowSpec.objects.select_related("sandbox")
     if texts:
-        specs = specs.defer("document").annotate(document_text=Cast("document", TextField()))
+        specs = specs.defer("document").annotate(document_text=stored_text("document"))
+    elif digest:
+        specs = specs.defer("document").annotate(document_digest=stored_digest("document"))
     spec = specs.filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
     if spec is None:
         spec = specs.filter(sandbox__name=sandbox_name, spec_id=id_key(spec_id)).first()
@@ -202,22 +205,30 @@ def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False) -
 
 
 def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str, decode: bool = True) -> FlowSpec:
-    """`flowspec_get` for a page that shows the flow spec: its stored text read, ``document_digest``
-    naming it (what pages derive from it is kept by it), and its document decoded by `flowspec_document`.
+    """`flowspec_get` for a page that shows the flow spec: ``document_digest`` naming its stored text
+    (what pages derive from it is kept by it), and its document decoded by `flowspec_document`.
 
-    ``decode`` False: the document is left unread, for a page that decodes it only when what it
-    derives is not kept (`flowspec_document`)."""
+    ``decode`` False: only the digest read (by the database), for a page that reads and decodes the
+    document only when what it derives is kept nowhere (`flowspec_document`)."""
+    if not decode:
+        return flowspec_get(sandbox=sandbox, spec_id=spec_id, digest=True)
     spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, texts=True)
     spec.document_digest = text_digest(spec.document_text)
-    if decode:
-        spec.document = flowspec_document(spec)
+    spec.document = flowspec_document(spec)
     return spec
 
 
 def flowspec_document(spec: FlowSpec) -> dict:
     """The document of a spec read by `flowspec_shown`, decoded once per process (a 1 MB document takes
     longer to decode than the rest of a page) and shared by the requests that show it: read-only."""
-    return _shown_documents.get_or_make((spec.pk, spec.document_digest), lambda: decoded(spec.document_text))
+
+    def make() -> dict:
+        text = getattr(spec, "document_text", None)
+        if text is None:  # only its digest was read
+            text = FlowSpec.objects.filter(pk=spec.pk).values_list(stored_text("document"), flat=True).first()
+        return decoded(text)
+
+    return _shown_documents.get_or_make((spec.pk, spec.document_digest), make)
 
 
 _shown_documents: Kept[dict] = Kept(8)
@@ -319,7 +330,7 @@ _version_diffs: Derived[list[DiffLine]] = Derived("version-hunks", 32)  # two ve
 
 
 def _version_hunks(old: FlowSpecVersion, new: FlowSpecVersion) -> list[DiffLine]:
-    texts = FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).annotate(text=Cast("document", TextField()))
+    texts = FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).annotate(text=stored_text("document"))
     documents = {pk: decoded(text) for pk, text in texts.values_list("pk", "text")}
     new_doc = documents[new.pk]
     new_text = pretty_text_kept(new_doc, new.content_hash)  # the flow spec's own text, when it is the newest

@@ -27,8 +27,6 @@ FLOWSPEC_COLUMNS = [
 ]
 
 
-
-
 def _sandboxes_context(request, run) -> dict:
     """The sync progress and one page of the sandbox table (``q`` and ``page`` from the query or the form)."""
     params = request.POST if request.method == "POST" else request.GET
