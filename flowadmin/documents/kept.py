@@ -62,11 +62,17 @@ def text_digest(text: str) -> str:
 def decoded(text: str):
     """``json.loads(text)`` with the cycle collector paused (for every thread; set back as it was found):
     a 1 MB document is some 100,000 new objects, which would set off collections that walk every
-    object of the process, and a decoded document holds no cycle for them to find."""
+    object of the process, and a decoded document holds no cycle for them to find.
+
+    The new objects then go straight to the oldest generation (`gc.freeze` then `gc.unfreeze`, which
+    also set the counts back to zero): else the first allocation after the pause would walk them all."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(text)
+        value = json.loads(text)
+        gc.freeze()
+        gc.unfreeze()
+        return value
     finally:
         if paused:
             gc.enable()
