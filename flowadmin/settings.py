@@ -182,18 +182,19 @@ AUDIT_CHECKPOINT_DIR = env.str(
     "AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / ".audit-dev" / "checkpoints" / _db_label) if DEBUG else ""
 )
 
-# What pages derive from documents (printed text, diffs, rendered fragments), kept by content hash
-# (flowadmin/derived.py) where every process using the database reads it: by default files in the project (git-ignored),
-# which every worker of the host shares; DOCUMENTS_CACHE_URL for another (redis://, pymemcache://,
-# filecache:///path, dbcache://table after `manage.py createcachetable`). A value is never stale
-# (its key names its content), so it is kept until the cache needs room.
+# What pages derive from documents (printed text, diffs, rendered fragments), kept by content
+# (flowadmin/derived.py) where every process using the database reads it: by default files in the
+# project (git-ignored), which every worker of the host shares; DOCUMENTS_CACHE_URL for another
+# (redis://, filecache:///path, dbcache://table after `manage.py createcachetable`). A value is never
+# stale (its key names its content), so it is kept until the cache needs room.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "documents": env.cache_url("DOCUMENTS_CACHE_URL", default=f"filecache://{BASE_DIR / '.documents-cache'}"),
 }
 CACHES["documents"].setdefault("TIMEOUT", None)
 CACHES["documents"].setdefault("KEY_PREFIX", _db_label)  # rows are named by their keys in one database only
-CACHES["documents"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 1000)
+if CACHES["documents"]["BACKEND"].rsplit(".", 2)[-2] in ("filebased", "db", "locmem"):  # culled at this size
+    CACHES["documents"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 1000)
 
 # Connections outlive a request (a new SQLite connection re-reads the whole schema: about half the
 # CPU of a small request, such as each call to the emulator).
