@@ -37,7 +37,7 @@ def _attributes(sandbox: str, ids: Sequence[str]) -> dict[str, dict]:
     missing = [spec_id for spec_id in ids if spec_id not in found]
     if missing:
         documents = flow_service().list_connection_specs(sandbox, properties=[f"id=={','.join(missing)}"])
-        fresh: dict[str, dict] = dict.fromkeys(missing, {})  # none listed: kept too, not asked again
+        fresh: dict[str, dict] = {spec_id: {} for spec_id in missing}  # none listed: kept too, not asked again
         for document in documents:
             spec_id = id_key(document.get("id"))
             attributes = document.get("attributes") if isinstance(document.get("attributes"), dict) else {}

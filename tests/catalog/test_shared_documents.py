@@ -15,7 +15,6 @@ from flowadmin import documents
 from flowadmin.catalog import selectors
 from flowadmin.catalog.services import flowspec_cache_store
 from flowadmin.documents import diff as printing
-from flowadmin.templatetags.display import connection_spec_items
 from tests.catalog.factories import make_connection_spec, make_flowspec, make_sandbox
 from tests.catalog.fakes import DATA_LAKE, HTTP_API, S3, STREAMING_ID, UNKNOWN_ID, flow_spec
 
@@ -38,11 +37,11 @@ class BrokenCache(BaseCache):
         raise ConnectionError("the cache is down")
 
 
-
 @pytest.fixture(autouse=True)
 def _cold():
     """What an earlier test of this process kept is not this one's: it starts as a new process would."""
     documents.printed_forget()
+
 
 @pytest.fixture
 def dev(db):
@@ -137,10 +136,3 @@ def test_the_page_escapes_every_id_and_name_it_lists(staff_client, dev):
 
     assert f"<code>{DATA_LAKE}</code> &lt;b&gt;&quot;x&quot;&amp;&lt;/b&gt;</li>" in page
     assert "<code>&lt;i&gt;x&lt;/i&gt;</code>" in page
-
-
-def test_a_listed_id_holding_a_nul_character_is_escaped_too():
-    refs = [selectors.ConnectionSpecRef("<i>\x00</i>"), selectors.ConnectionSpecRef("a&b", "<n>", known=True)]
-
-    assert connection_spec_items(refs).startswith("<li><code>&lt;i&gt;\x00&lt;/i&gt;</code> <span")
-    assert connection_spec_items(refs).endswith("<li><code>a&amp;b</code> &lt;n&gt;</li>")
