@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -22,6 +23,7 @@ from typing import Generic, TypeVar
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.utils.safestring import SafeString, mark_safe
 
 from flowadmin import documents
 
@@ -73,6 +75,48 @@ def code_version() -> str:
             if path.suffix in (".py", ".html") and "migrations" not in path.parts:
                 digest.update(path.relative_to(settings.BASE_DIR).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+SPLICED_OVER = 64 * 1024  # characters: a fragment this large is spliced into the answer, not joined
+_MARK = f"<!--fragment {secrets.token_hex(16)} "  # unguessable: no shown text can hold it
+
+
+def spliced_later(request, html: SafeString) -> SafeString:
+    """``html`` as it goes into a page: a large one, when the page's request passes `SpliceMiddleware`,
+    as a placeholder the middleware replaces in the answer (each template level joins a few bytes,
+    not a megabyte); else itself."""
+    parts = getattr(request, "derived_fragments", None)
+    if parts is None or len(html) < SPLICED_OVER:
+        return html
+    parts.append(html)
+    return mark_safe(f"{_MARK}{len(parts) - 1}-->")  # noqa: S308 - a placeholder for html, escaped already
+
+
+class SpliceMiddleware:
+    """Puts the large fragments `spliced_later` kept out of a page into its answer, in one pass."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.derived_fragments = []
+        response = self.get_response(request)
+        if request.derived_fragments and not response.streaming:
+            response.content = _spliced(response.content, request.derived_fragments, response.charset)
+        return response
+
+
+def _spliced(content: bytes, fragments: list[str], charset: str) -> bytes:
+    pieces, at = [], 0
+    for index, html in enumerate(fragments):
+        mark = f"{_MARK}{index}-->".encode(charset)
+        found = content.find(mark, at)
+        if found < 0:  # not in the answer (a fragment rendered but not shown)
+            continue
+        pieces += (content[at:found], html.encode(charset))
+        at = found + len(mark)
+    pieces.append(content[at:])
+    return b"".join(pieces)
 
 
 def _read(key: str):

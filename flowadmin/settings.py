@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Inside CommonMiddleware and GZip, which measure and compress the answer with the fragments in.
+    "flowadmin.derived.SpliceMiddleware",
     # Before the CSRF check, which would read the whole body: a live preview far over the id maximum.
     "flowadmin.changes.limits.PreviewBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

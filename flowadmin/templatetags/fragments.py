@@ -5,13 +5,13 @@ What the tag encloses is rendered only when neither the process nor the cache ev
 (a content hash, a digest of a document's text): the first view anywhere renders it, every other one
 reads it. The values the fragment reads are read only when it is rendered: pass what costs (a printed
 document, a whole-document diff) as something evaluated on use. With an empty key the fragment is
-rendered every time.
+rendered every time. A large fragment goes into the answer only once the page around it is rendered
+(`derived.SpliceMiddleware`): the page's templates join a placeholder, not a megabyte at each level.
 
     {% derived "flowspec-document" spec.document_digest %}{{ pretty_document|pre_text }}{% endderived %}
 """
 
 from django import template
-from django.utils.safestring import mark_safe
 
 from flowadmin import derived
 
@@ -27,8 +27,9 @@ class DerivedNode(template.Node):
         if not all(keys):
             return self.nodelist.render(context)
         name = self.name.resolve(context)
-        html = derived.named(f"fragment-{name}").get_or_make(keys, lambda: str(self.nodelist.render(context)))
-        return mark_safe(html)  # noqa: S308 - what the enclosed template rendered (and escaped)
+        # Kept as rendered, marked safe already (marking a megabyte again would copy it).
+        html = derived.named(f"fragment-{name}").get_or_make(keys, lambda: self.nodelist.render(context))
+        return derived.spliced_later(getattr(context, "request", None), html)
 
 
 @register.tag("derived")

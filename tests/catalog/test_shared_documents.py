@@ -136,3 +136,16 @@ def test_the_page_escapes_every_id_and_name_it_lists(staff_client, dev):
 
     assert f"<code>{DATA_LAKE}</code> &lt;b&gt;&quot;x&quot;&amp;&lt;/b&gt;</li>" in page
     assert "<code>&lt;i&gt;x&lt;/i&gt;</code>" in page
+
+
+def test_a_large_document_is_put_into_the_answer_whole_and_measured_with_it(staff_client, dev, monkeypatch):
+    from flowadmin import derived
+
+    monkeypatch.setattr(derived, "SPLICED_OVER", 10)  # this small document is spliced in as a large one is
+    response = staff_client.get(URL)
+    page = response.content.decode()
+
+    assert int(response["Content-Length"]) == len(response.content)
+    assert "<!--fragment" not in page
+    document = shown(page)["document"]
+    assert document.startswith('<pre id="flowspec-document">{') and f'"{UNKNOWN_ID}"' in document
