@@ -21,7 +21,7 @@ from flowadmin.catalog.models import (
 )
 from flowadmin.catalog.texts import stored_digest, stored_text
 from flowadmin.derived import Derived
-from flowadmin.documents import DiffLine, Kept, LineDiff, decoded, pretty_text_kept, shared_with, text_digest
+from flowadmin.documents import DiffLine, Kept, LineDiff, decoded, pretty_text_kept, shared_with
 from flowadmin.documents.ids import id_key
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
@@ -183,18 +183,16 @@ def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAUL
     return specs.order_by(F("vanished_at").asc(nulls_first=True), *ordering)
 
 
-def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False, digest: bool = False) -> FlowSpec:
+def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, digest: bool = False) -> FlowSpec:
     """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing.
 
-    ``texts``: its document not decoded but read as its stored text, ``document_text``; ``digest``:
-    not read at all, only the digest of that text, ``document_digest`` (computed by the database)."""
+    ``digest``: its document not read, only the digest of its stored text, ``document_digest``
+    (computed by the database)."""
     sandbox_name = sandbox.name if isinstance(sandbox, Sandbox) else sandbox
     if not (_storable(sandbox_name) and _storable(spec_id)):
         raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=_shown(spec_id), sandbox=_shown(sandbox_name)))
     specs = FlowSpec.objects.select_related("sandbox")
-    if texts:
-        specs = specs.defer("document").annotate(document_text=stored_text("document"))
-    elif digest:
+    if digest:
         specs = specs.defer("document").annotate(document_digest=stored_digest("document"))
     spec = specs.filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
     if spec is None:
@@ -206,15 +204,14 @@ def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False, d
 
 def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str, decode: bool = True) -> FlowSpec:
     """`flowspec_get` for a page that shows the flow spec: ``document_digest`` naming its stored text
-    (what pages derive from it is kept by it), and its document decoded by `flowspec_document`.
+    (computed by the database; what pages derive from the document is kept by it), and its document
+    decoded by `flowspec_document`: the text itself is read only when this process has not decoded it.
 
-    ``decode`` False: only the digest read (by the database), for a page that reads and decodes the
-    document only when what it derives is kept nowhere (`flowspec_document`)."""
-    if not decode:
-        return flowspec_get(sandbox=sandbox, spec_id=spec_id, digest=True)
-    spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, texts=True)
-    spec.document_digest = text_digest(spec.document_text)
-    spec.document = flowspec_document(spec)
+    ``decode`` False: the document left undecoded, for a page that decodes it only when what it
+    derives is kept nowhere (`flowspec_document`)."""
+    spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, digest=True)
+    if decode:
+        spec.document = flowspec_document(spec)
     return spec
 
 
@@ -223,10 +220,7 @@ def flowspec_document(spec: FlowSpec) -> dict:
     longer to decode than the rest of a page) and shared by the requests that show it: read-only."""
 
     def make() -> dict:
-        text = getattr(spec, "document_text", None)
-        if text is None:  # only its digest was read
-            text = FlowSpec.objects.filter(pk=spec.pk).values_list(stored_text("document"), flat=True).first()
-        return decoded(text)
+        return decoded(FlowSpec.objects.filter(pk=spec.pk).values_list(stored_text("document"), flat=True).get())
 
     return _shown_documents.get_or_make((spec.pk, spec.document_digest), make)
 
