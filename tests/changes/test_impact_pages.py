@@ -107,9 +107,7 @@ def test_the_preview_warns_about_an_added_destination_or_batch_source(staff_clie
     assert f"Data Lake ({DATA_LAKE}) is not a source: its connection spec says isSource false" in text
 
 
-def test_an_added_id_the_flow_service_does_not_list_is_not_asked_about_at_every_keystroke(
-    staff_client, spec, emulator
-):
+def test_an_added_id_the_flow_service_does_not_list_is_not_asked_about_at_every_keystroke(staff_client, spec, emulator):
     unlisted = "00000000-0000-4000-8000-000000000777"  # in flowadmin's cache of the sandbox, gone from the service
     ConnectionSpec.objects.create(sandbox=spec.sandbox, spec_id=unlisted, name="Gone since")
     data = {"source_connection_spec_ids": without(spec, added=[unlisted]), "reason": "More"}

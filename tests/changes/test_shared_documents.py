@@ -18,11 +18,11 @@ from tests.changes.factories import propose
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-
 @pytest.fixture(autouse=True)
 def _cold():
     """What an earlier test of this process kept is not this one's: it starts as a new process would."""
     documents.printed_forget()
+
 
 @pytest.fixture
 def decodes(monkeypatch) -> list[int]:
