@@ -33,6 +33,7 @@ class Page:
     samples: int | None = None  # None: the run's default
     note: str = ""
     cold: bool = False  # the per-process caches (printed documents) cleared before each sample
+    anywhere: bool = False  # cold, and the cache every process shares emptied too: the first view anywhere
     weight_of: int = 0  # bytes of the document the page shows: the answer's size is reported against it
 
 
@@ -112,10 +113,16 @@ def measure(client: Client, page: Page, *, samples: int, floor: Page | None = No
 
 
 def forget(page: Page) -> None:
-    if page.cold:
+    if page.cold or page.anywhere:
         from flowadmin.documents import printed_forget
 
         printed_forget()
+    if page.anywhere:
+        from django.core.cache import caches
+
+        from flowadmin.derived import ALIAS
+
+        caches[ALIAS].clear()
 
 
 def clients(manifest: dict) -> dict[str, Client]:
@@ -254,8 +261,9 @@ WEIGHT_TARGET = 1.5  # a page's bytes at most this many times the document's own
 
 
 def big_spec_pages(manifest: dict, preview: dict) -> list[Page]:
-    """Every page that shows the 1 MB flow spec, warm and cold (the printed documents forgotten before each
-    sample: what every worker pays for its first request), with its weight against the document's."""
+    """Every page that shows the 1 MB flow spec, warm and cold (the per-process caches emptied before each
+    sample: what every worker pays for its first request), with its weight against the document's; and
+    its first view anywhere (the shared cache emptied too), reported without a target."""
     from flowadmin import documents
     from flowadmin.catalog.models import FlowSpec
 
@@ -289,7 +297,26 @@ def big_spec_pages(manifest: dict, preview: dict) -> list[Page]:
                     weight_of=size,
                 )
             )
+        pages.append(
+            Page(
+                f"1 MB spec: {name}, first view anywhere",
+                user,
+                url,
+                method,
+                data,
+                htmx=htmx,
+                target=0.0,
+                anywhere=True,
+                note=ANYWHERE_NOTE,
+            )
+        )
     return pages
+
+
+ANYWHERE_NOTE = (
+    "first view anywhere: no target; the cache every process shares (documents) emptied too before each "
+    "sample, as for the very first view of a document on the host (a cold page reads what that view derived)"
+)
 
 
 def floors() -> list[Page]:

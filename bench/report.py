@@ -205,6 +205,11 @@ def table(results: dict) -> str:
             lines.append(
                 f"{page['name']:45} {page['p50_ms']:9.2f} {page['p95_ms']:9.2f} {page['ratio_p50']:8.2f} {queries:>9}"
             )
+        noted: dict[str, list[str]] = {}
+        for page in results["pages"]:
+            if page.get("note") and not page["target_ratio"]:
+                noted.setdefault(page["note"], []).append(page["name"])
+        lines += [f"-- {note} ({len(names)} row{'s' * (len(names) > 1)})" for note, names in noted.items()]
     if results.get("load"):
         lines.append(f"\n{'load: users':12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} {'resent':>7}")
         for row in results["load"]:

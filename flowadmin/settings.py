@@ -27,7 +27,9 @@ FLOWADMIN_EMULATOR = env.bool("FLOWADMIN_EMULATOR", default=DEBUG and not _platf
 FLOWADMIN_BASE_URL = env.str("FLOWADMIN_BASE_URL", default="http://127.0.0.1:8000")
 _emulator_base = FLOWADMIN_BASE_URL.rstrip("/") + "/emulator"
 PLATFORM_URL = (_platform_url or (_emulator_base if FLOWADMIN_EMULATOR else "https://platform.adobe.io")).rstrip("/")
-IMS_URL = env.str("IMS_URL", default=_emulator_base if FLOWADMIN_EMULATOR and not _platform_url else "https://ims-na1.adobelogin.com").rstrip("/")
+IMS_URL = env.str(
+    "IMS_URL", default=_emulator_base if FLOWADMIN_EMULATOR and not _platform_url else "https://ims-na1.adobelogin.com"
+).rstrip("/")
 
 _demo = FLOWADMIN_EMULATOR and not _platform_url
 ADOBE_CLIENT_ID = env.str("ADOBE_CLIENT_ID", default="flowadmin-demo-client" if _demo else "")
@@ -96,6 +98,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Inside CommonMiddleware and GZip, which measure and compress the answer with the fragments in.
+    "flowadmin.derived.SpliceMiddleware",
     # Before the CSRF check, which would read the whole body: a live preview far over the id maximum.
     "flowadmin.changes.limits.PreviewBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -139,6 +143,7 @@ TEMPLATES = [
                 "template_partials.templatetags.partials",
                 "django_htmx.templatetags.django_htmx",
                 "flowadmin.templatetags.display",
+                "flowadmin.templatetags.fragments",
             ],
         },
     },
@@ -178,6 +183,20 @@ _db_label = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(DATABASES["default"].get("N
 AUDIT_CHECKPOINT_DIR = env.str(
     "AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / ".audit-dev" / "checkpoints" / _db_label) if DEBUG else ""
 )
+
+# What pages derive from documents (printed text, diffs, rendered fragments), kept by content
+# (flowadmin/derived.py) where every process using the database reads it: by default files in the
+# project (git-ignored), which every worker of the host shares; DOCUMENTS_CACHE_URL for another
+# (redis://, filecache:///path, dbcache://table after `manage.py createcachetable`). A value is never
+# stale (its key names its content), so it is kept until the cache needs room.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "documents": env.cache_url("DOCUMENTS_CACHE_URL", default=f"filecache://{BASE_DIR / '.documents-cache'}"),
+}
+CACHES["documents"].setdefault("TIMEOUT", None)
+CACHES["documents"].setdefault("KEY_PREFIX", _db_label)  # rows are named by their keys in one database only
+if CACHES["documents"]["BACKEND"].rsplit(".", 2)[-2] in ("filebased", "db", "locmem"):  # culled at this size
+    CACHES["documents"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 1000)
 
 # Connections outlive a request (a new SQLite connection re-reads the whole schema: about half the
 # CPU of a small request, such as each call to the emulator).

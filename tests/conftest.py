@@ -36,11 +36,13 @@ def _no_live_lookup(settings):
 @pytest.fixture(autouse=True)
 def _empty_process_cache():
     """What one test kept in the process's cache (ids a lookup found unknown, ...) is not the next one's."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     cache.clear()
+    caches["documents"].clear()
     yield
     cache.clear()
+    caches["documents"].clear()
 
 
 @pytest.fixture

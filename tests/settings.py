@@ -4,6 +4,8 @@ pytest reads them (``DJANGO_SETTINGS_MODULE`` in pyproject.toml); servers and co
 in processes of their own run with ``flowadmin.settings``, as users run them.
 """
 
+import tempfile
+
 from flowadmin.settings import *  # noqa: F403
 
 # Tests create many users; hashing their passwords the production way costs most of a test's time and
@@ -12,3 +14,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # `manage.py flush` after each transactional test runs in one transaction (tests/flushing).
 INSTALLED_APPS = ["tests.flushing", *INSTALLED_APPS]  # noqa: F405 - first, so that its command wins
+
+# The cache of what pages derive from documents: files, as by default, but this test process's own.
+CACHES = {
+    **CACHES,  # noqa: F405
+    "documents": {**CACHES["documents"], "LOCATION": tempfile.mkdtemp(prefix="flowadmin-documents-")},  # noqa: F405
+}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import Http404
 
 from flowadmin.catalog.models import (
@@ -19,7 +19,9 @@ from flowadmin.catalog.models import (
     SyncRun,
     SyncRunSandbox,
 )
-from flowadmin.documents import DiffLine, Kept, LineDiff, decoded, pretty_text_kept, shared_with, text_digest
+from flowadmin.catalog.texts import stored_digest, stored_text
+from flowadmin.derived import Derived
+from flowadmin.documents import DiffLine, Kept, LineDiff, decoded, pretty_text_kept, shared_with
 from flowadmin.documents.ids import id_key
 
 SANDBOX_NOT_FOUND = "No sandbox named “{name}” is known to flowadmin."
@@ -181,16 +183,17 @@ def flowspec_list(*, sandbox: Sandbox | str, query: str = "", sort: str = DEFAUL
     return specs.order_by(F("vanished_at").asc(nulls_first=True), *ordering)
 
 
-def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False) -> FlowSpec:
+def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, digest: bool = False) -> FlowSpec:
     """One cached flow spec (with its sandbox); `Http404` with a sentence saying what is missing.
 
-    ``texts``: its document not decoded but read as its stored text, ``document_text``."""
+    ``digest``: its document not read, only the digest of its stored text, ``document_digest``
+    (computed by the database)."""
     sandbox_name = sandbox.name if isinstance(sandbox, Sandbox) else sandbox
     if not (_storable(sandbox_name) and _storable(spec_id)):
         raise Http404(FLOWSPEC_NOT_FOUND.format(spec_id=_shown(spec_id), sandbox=_shown(sandbox_name)))
     specs = FlowSpec.objects.select_related("sandbox")
-    if texts:
-        specs = specs.defer("document").annotate(document_text=Cast("document", TextField()))
+    if digest:
+        specs = specs.defer("document").annotate(document_digest=stored_digest("document"))
     spec = specs.filter(sandbox__name=sandbox_name, spec_id=spec_id).first()
     if spec is None:
         spec = specs.filter(sandbox__name=sandbox_name, spec_id=id_key(spec_id)).first()
@@ -199,21 +202,36 @@ def flowspec_get(*, sandbox: Sandbox | str, spec_id: str, texts: bool = False) -
     return spec
 
 
-def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str) -> FlowSpec:
-    """`flowspec_get` for a page that shows the flow spec: its document decoded once per process and
-    stored text (a 1 MB document takes longer to decode than the rest of a page), and shared by the
-    requests that show it: read-only."""
-    spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, texts=True)
-    spec.document_digest = text_digest(spec.document_text)  # names the document: what pages derive is kept by it
-    spec.document = _shown_documents.get_or_make((spec.pk, spec.document_digest), lambda: decoded(spec.document_text))
+def flowspec_shown(*, sandbox: Sandbox | str, spec_id: str, decode: bool = True) -> FlowSpec:
+    """`flowspec_get` for a page that shows the flow spec: ``document_digest`` naming its stored text
+    (computed by the database; what pages derive from the document is kept by it), and its document
+    decoded by `flowspec_document`: the text itself is read only when this process has not decoded it.
+
+    ``decode`` False: the document left undecoded, for a page that decodes it only when what it
+    derives is kept nowhere (`flowspec_document`)."""
+    spec = flowspec_get(sandbox=sandbox, spec_id=spec_id, digest=True)
+    if decode:
+        spec.document = flowspec_document(spec)
     return spec
+
+
+def flowspec_document(spec: FlowSpec) -> dict:
+    """The document of a spec read by `flowspec_shown`, decoded once per process (a 1 MB document takes
+    longer to decode than the rest of a page) and shared by the requests that show it: read-only."""
+
+    def make() -> dict:
+        return decoded(FlowSpec.objects.filter(pk=spec.pk).values_list(stored_text("document"), flat=True).get())
+
+    return _shown_documents.get_or_make((spec.pk, spec.document_digest), make)
 
 
 _shown_documents: Kept[dict] = Kept(8)
 
 
-@dataclass(frozen=True)
-class ConnectionSpecRef:
+IN_LIST_MAX = 100  # ids a query asks for by name; more: the sandbox's rows read and picked
+
+
+class ConnectionSpecRef(NamedTuple):
     """A connection spec id as a flow spec lists it, with what the sandbox's cache knows of it."""
 
     spec_id: str
@@ -224,33 +242,50 @@ class ConnectionSpecRef:
 
 def flowspec_connection_specs(*, flow_spec: FlowSpec) -> dict[str, list[ConnectionSpecRef]]:
     """``{"source": [...], "target": [...]}``: the document's ids, in order, resolved to names."""
-    document = flow_spec.document if isinstance(flow_spec.document, dict) else {}
-    listed = {
-        "source": _ids(document.get("sourceConnectionSpecIds")),
-        "target": _ids(document.get("targetConnectionSpecIds")),
-    }
+    listed = _listed_ids(flow_spec)
     wanted = {spec_id.lower() for ids in listed.values() for spec_id in ids}
+    rows = ConnectionSpec.objects.filter(sandbox_id=flow_spec.sandbox_id)
+    if len(wanted) <= IN_LIST_MAX:  # else the sandbox's every row: sooner read than a query of 1,000 ids built
+        rows = rows.filter(spec_id__in=wanted)
     known = {
-        row.spec_id.lower(): row
-        for row in ConnectionSpec.objects.filter(sandbox_id=flow_spec.sandbox_id, spec_id__in=wanted).only(
-            "spec_id", "name", "provider_id"
-        )
+        key: (name, provider_id)
+        for spec_id, name, provider_id in rows.values_list("spec_id", "name", "provider_id")
+        if (key := spec_id.lower()) in wanted
     }
     return {
         role: [
-            ConnectionSpecRef(spec_id=spec_id, name=known[key].name, provider_id=known[key].provider_id, known=True)
+            ConnectionSpecRef(spec_id, *known[key], True)
             if (key := spec_id.lower()) in known
-            else ConnectionSpecRef(spec_id=spec_id)
+            else ConnectionSpecRef(spec_id)
             for spec_id in ids
         ]
         for role, ids in listed.items()
     }
 
 
-def _ids(value) -> list[str]:
+def _listed_ids(flow_spec: FlowSpec) -> dict[str, tuple[str, ...]]:
+    """The source and target ids the document lists; kept by its digest for a spec `flowspec_shown` read."""
+
+    def listed(document) -> dict[str, tuple[str, ...]]:
+        document = document if isinstance(document, dict) else {}
+        return {
+            "source": _ids(document.get("sourceConnectionSpecIds")),
+            "target": _ids(document.get("targetConnectionSpecIds")),
+        }
+
+    digest = getattr(flow_spec, "document_digest", "")
+    if not digest:
+        return listed(flow_spec.document)
+    return _listed.get_or_make(digest, lambda: listed(flowspec_document(flow_spec)))
+
+
+_listed: Derived[dict[str, tuple[str, ...]]] = Derived("connection-ids", 8)
+
+
+def _ids(value) -> tuple[str, ...]:
     if not isinstance(value, list):
-        return []
-    return [item.strip() for item in value if isinstance(item, str) and item.strip()]
+        return ()
+    return tuple(item.strip() for item in value if isinstance(item, str) and item.strip())
 
 
 def flowspec_versions(*, flow_spec: FlowSpec) -> QuerySet[FlowSpecVersion]:
@@ -285,11 +320,11 @@ def flowspec_version_diff(
     return VersionDiff(old=old, new=new, lines=_version_diffs.get_or_make(key, lambda: _version_hunks(old, new)))
 
 
-_version_diffs: Kept[list[DiffLine]] = Kept(32)  # the hunks between two versions, which never change
+_version_diffs: Derived[list[DiffLine]] = Derived("version-hunks", 32)  # two versions' hunks never change
 
 
 def _version_hunks(old: FlowSpecVersion, new: FlowSpecVersion) -> list[DiffLine]:
-    texts = FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).annotate(text=Cast("document", TextField()))
+    texts = FlowSpecVersion.objects.filter(pk__in={old.pk, new.pk}).annotate(text=stored_text("document"))
     documents = {pk: decoded(text) for pk, text in texts.values_list("pk", "text")}
     new_doc = documents[new.pk]
     new_text = pretty_text_kept(new_doc, new.content_hash)  # the flow spec's own text, when it is the newest

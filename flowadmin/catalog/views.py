@@ -107,7 +107,7 @@ def flowspecs(request, sandbox: str):
 
 @require_GET
 def flowspec(request, sandbox: str, spec_id: str):
-    spec = selectors.flowspec_shown(sandbox=sandbox, spec_id=spec_id)
+    spec = selectors.flowspec_shown(sandbox=sandbox, spec_id=spec_id, decode=False)
     versions = list(selectors.flowspec_versions(flow_spec=spec))
     diff = selectors.flowspec_version_diff(
         flow_spec=spec, versions=versions, old_id=request.GET.get("from"), new_id=request.GET.get("to")
@@ -118,6 +118,7 @@ def flowspec(request, sandbox: str, spec_id: str):
         "connection_specs": selectors.flowspec_connection_specs(flow_spec=spec),
         "versions": versions,
         "diff": diff,
-        "pretty_document": pretty_text_kept(spec.document, spec.content_hash).text,
+        # Printed only when the page's fragment of it is kept nowhere ({% derived %}).
+        "pretty_document": lambda: pretty_text_kept(selectors.flowspec_document(spec), spec.content_hash).text,
     }
     return render_page_or_fragment(request, "catalog/flowspec.html", "versions", context)

@@ -3,7 +3,8 @@
 An added connection spec whose ``attributes`` say it is not a source (``isSource`` false, or a
 destination only), or whose ``frequency`` (streaming / batch) is not the flow spec's, is most
 likely the wrong id. The connection specs are read in one request (``property=id==a,b``) and kept
-for a few minutes per sandbox and id, so a live preview does not ask again at every keystroke.
+for a few minutes per sandbox and id, so a live preview does not ask again at every keystroke; so is
+an id the Flow Service did not list.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _attributes(sandbox: str, ids: Sequence[str]) -> dict[str, dict]:
     missing = [spec_id for spec_id in ids if spec_id not in found]
     if missing:
         documents = flow_service().list_connection_specs(sandbox, properties=[f"id=={','.join(missing)}"])
-        fresh = {}
+        fresh: dict[str, dict] = {spec_id: {} for spec_id in missing}  # none listed: kept too, not asked again
         for document in documents:
             spec_id = id_key(document.get("id"))
             attributes = document.get("attributes") if isinstance(document.get("attributes"), dict) else {}
@@ -67,7 +68,7 @@ def addition_warnings(*, sandbox: str, flow_spec: dict, added: Sequence[str]) ->
     warnings = []
     for spec_id in added:
         found = specs.get(id_key(spec_id))
-        if found is None:
+        if not found:
             continue  # unknown ids are the id list's own problem
         attributes, name = found["attributes"], found["name"]
         why = _not_source_why(attributes)

@@ -22,6 +22,7 @@ ones in the order typed, so ``(base, added, removed)`` fully determine the propo
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -102,15 +103,15 @@ class IdList:
     added: tuple[str, ...]
     removed: tuple[str, ...]
 
-    @property
+    @functools.cached_property
     def problems(self) -> list[str]:
         return [problem for line in self.lines for problem in line.problems]
 
-    @property
+    @functools.cached_property
     def notes(self) -> list[str]:
         return [note for line in self.lines for note in line.notes]
 
-    @property
+    @functools.cached_property
     def ok(self) -> bool:
         return not any(line.problems for line in self.lines)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowadmin import documents
+from flowadmin.derived import Derived
 from flowadmin.flowservice.client import PreparedRequest, prepared_put
 
 LARGE_DOCUMENT_LINES = 2000  # above this, the whole document and the curl command are shown on request
@@ -28,25 +29,38 @@ class NamedId:
 
 @dataclass(frozen=True)
 class DocumentDiff:
-    """What a proposal does to its document, whatever its ids are named: the same for the same documents."""
+    """What a proposal does to its document, whatever its ids are named: the same for the same documents.
+
+    Kept in the documents cache every process shares (`flowadmin.derived`) without ``line_diff``, the
+    documents' matched lines: a process that read it there has no ``whole`` (`DocumentChange.full_diff`)."""
 
     diff: list[documents.DiffLine]  # hunks with 3 lines of context
     patch: list[dict]
     patch_json: str
-    line_diff: documents.LineDiff
+    document_lines: int  # of the proposed document, printed
+    line_diff: documents.LineDiff | None = None
 
     @functools.cached_property
-    def whole(self) -> list[documents.DiffLine | documents.FoldedRun]:
-        return self.line_diff.whole()
+    def whole(self) -> list[documents.DiffLine | documents.FoldedRun] | None:
+        return self.line_diff.whole() if self.line_diff is not None else None
+
+    def __getstate__(self) -> dict:
+        return {name: self.__dict__[name] for name in ("diff", "patch", "patch_json", "document_lines")}
 
 
 @dataclass(frozen=True)
 class DocumentChange:
-    """The difference between a base document and the proposed one, as the pages show it."""
+    """The difference between a base document and the proposed one, as the pages show it.
+
+    ``key``: names both documents' content, when the caller knows it (what the pages derive from the
+    change is then kept by it); ``remake``: the `DocumentDiff` computed again, for what a diff read from
+    the shared cache lacks (the whole document)."""
 
     added: list[NamedId]
     removed: list[NamedId]
     document: DocumentDiff
+    key: str = ""
+    remake: Callable[[], DocumentDiff] | None = None
 
     @property
     def diff(self) -> list[documents.DiffLine]:
@@ -61,21 +75,18 @@ class DocumentChange:
         return self.document.patch_json
 
     @property
-    def line_diff(self) -> documents.LineDiff:
-        return self.document.line_diff
-
-    @property
     def changes_anything(self) -> bool:
         return bool(self.added or self.removed)
 
-    @property
+    @functools.cached_property
     def full_diff(self) -> list[documents.DiffLine | documents.FoldedRun]:
         """The whole document with the changed lines marked, long unchanged runs folded (shown on request)."""
-        return self.document.whole
+        whole = self.document.whole
+        return whole if whole is not None or self.remake is None else self.remake().whole
 
     @property
     def document_lines(self) -> int:
-        return len(self.line_diff.new_lines)
+        return self.document.document_lines
 
     @property
     def is_large(self) -> bool:
@@ -101,6 +112,7 @@ def document_diff(*, base: dict, proposed: dict, base_key: str = "") -> Document
         diff=line_diff.hunks(),
         patch=patch,
         patch_json=json.dumps(patch, indent=2, ensure_ascii=False),
+        document_lines=len(line_diff.new_lines),
         line_diff=line_diff,
     )
 
@@ -113,21 +125,24 @@ def document_change(
     return DocumentChange(added=named(added, names), removed=named(removed, names), document=diff)
 
 
-_kept_diffs: documents.Kept[DocumentDiff] = documents.Kept(16)
+_kept_diffs: Derived[DocumentDiff] = Derived("document-diff", 16)
 
 
 def document_change_kept(
-    *, key, documents_of: Callable[[], tuple[dict, dict]], added, removed, names: dict[str, str], base_key: str = ""
+    *, key: tuple[str, ...], documents_of: Callable[[], tuple[dict, dict]], added, removed, names, base_key: str = ""
 ) -> DocumentChange:
     """`document_change` of the base and proposed documents ``documents_of()`` returns, whose diff is kept
-    under ``key`` (naming both documents' content): a request's page shown again decodes neither."""
+    under ``key`` (naming both documents' content), by the process and in the documents cache every
+    process shares: a request's page shown again anywhere decodes neither."""
 
     def make() -> DocumentDiff:
         base, proposed = documents_of()
         return document_diff(base=base, proposed=proposed, base_key=base_key)
 
     diff = _kept_diffs.get_or_make(key, make)
-    return DocumentChange(added=named(added, names), removed=named(removed, names), document=diff)
+    return DocumentChange(
+        added=named(added, names), removed=named(removed, names), document=diff, key=":".join(key), remake=make
+    )
 
 
 def put_request(*, platform_url: str, org_id: str, sandbox: str, spec_id: str, document: dict) -> PreparedRequest:
@@ -180,7 +195,7 @@ class ProposalPreview:
         return _kept_curls.get_or_make(key, lambda: curl_command(**where, document=self.proposed))
 
 
-_kept_curls: documents.Kept[str] = documents.Kept(8)  # a large document's curl command is 1 MB of text
+_kept_curls: Derived[str] = Derived("curl", 8)  # a large document's curl command is 1 MB of text
 
 
 def proposal_preview(
@@ -197,12 +212,15 @@ def proposal_preview(
 ) -> ProposalPreview:
     """The preview of ``parsed`` (an `ids.IdList`) applied to ``base``; nothing is saved or sent.
 
-    ``base_key``: the base's content hash (see `document_change`); ``text_key``: a digest of its stored
-    text (`ProposalPreview.curl`)."""
+    ``base_key``: the base's content hash (its diff with the proposal is then kept by it and the ids,
+    `document_change_kept`); ``text_key``: a digest of its stored text (`ProposalPreview.curl`)."""
     proposed = proposed_document(base, parsed.ids)
-    change = document_change(
-        base=base, proposed=proposed, added=parsed.added, removed=parsed.removed, names=names, base_key=base_key
-    )
+    ids = {"added": parsed.added, "removed": parsed.removed, "names": names, "base_key": base_key}
+    if base_key:
+        key = (base_key, documents.text_digest("\n".join(parsed.ids)))
+        change = document_change_kept(key=key, documents_of=lambda: (base, proposed), **ids)
+    else:
+        change = document_change(base=base, proposed=proposed, **ids)
     return ProposalPreview(
         ids=parsed,
         change=change,

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
 from django.http import Http404
 
 from flowadmin import documents
@@ -16,6 +15,7 @@ from flowadmin.accounts.roles import APPROVE_CHANGE
 from flowadmin.audit.models import AuditEvent
 from flowadmin.audit.selectors import AuditFilters, audit_event_list
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource
+from flowadmin.catalog.texts import stored_digest, stored_text
 from flowadmin.changes.ids import AttachedTo, IdContext
 from flowadmin.changes.models import Approval, ChangeRequest
 from flowadmin.documents.ids import id_key
@@ -52,16 +52,16 @@ def change_request_get(*, pk: int, deferred: tuple[str, ...] = ()) -> ChangeRequ
 
 
 def change_request_for_review(*, pk: int) -> ChangeRequest:
-    """A request for its page: its base and proposed documents read as their stored text (``base_text``,
-    ``proposed_text``: decoded by `review_documents` only when what the page derives from them is not
-    kept), its flow spec's name as proposed (``base_name``); without the remote document a stale one
-    met (read when it is shown) nor its flow spec's."""
+    """A request for its page: its proposed document named by the digest of its stored text
+    (``proposed_digest``, computed by the database) but neither document read (`review_documents` reads
+    them only when what the page derives from them is kept nowhere), its flow spec's name as proposed
+    (``base_name``); without the remote document a stale one met (read when it is shown) nor its flow
+    spec's."""
     request = (
         ChangeRequest.objects.select_related("author", "reviewer", "flow_spec", "rebased_from")
         .defer(*REVIEW_DEFERRED)
         .annotate(
-            base_text=Cast("base_document", TextField()),
-            proposed_text=Cast("proposed_document", TextField()),
+            proposed_digest=stored_digest("proposed_document"),
             base_name=KeyTextTransform("name", "base_document"),
         )
         .filter(pk=pk)
@@ -77,13 +77,17 @@ REVIEW_DEFERRED = ("base_document", "proposed_document", "remote_document", "flo
 
 def review_key(change_request: ChangeRequest) -> tuple[str, str]:
     """What names the content of a request read by `change_request_for_review`: its base's content hash
-    and a digest of its proposal's stored text."""
-    return change_request.base_hash, documents.text_digest(change_request.proposed_text)
+    (the diff is of the PUT bodies) and the digest of its proposal's stored text."""
+    return change_request.base_hash, change_request.proposed_digest
 
 
 def review_documents(change_request: ChangeRequest) -> tuple[dict, dict]:
-    """The base and proposed documents of a request read by `change_request_for_review`, decoded."""
-    return documents.decoded(change_request.base_text), documents.decoded(change_request.proposed_text)
+    """The base and proposed documents of a request read by `change_request_for_review`, read and decoded."""
+    texts = ChangeRequest.objects.filter(pk=change_request.pk).values_list(
+        stored_text("base_document"), stored_text("proposed_document")
+    )
+    base, proposed = texts.get()
+    return documents.decoded(base), documents.decoded(proposed)
 
 
 def change_request_open_for(*, sandbox: str, spec_id: str) -> ChangeRequest | None:

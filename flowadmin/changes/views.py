@@ -289,7 +289,7 @@ def detail_context(request, change_request: ChangeRequest, **extra) -> dict:
 
 def _document_change(change_request: ChangeRequest, *, names: dict[str, str]) -> preview.DocumentChange:
     ids = {"added": change_request.added_ids, "removed": change_request.removed_ids, "names": names}
-    if getattr(change_request, "proposed_text", None) is not None:  # selectors.change_request_for_review
+    if getattr(change_request, "proposed_digest", None) is not None:  # selectors.change_request_for_review
         return preview.document_change_kept(
             key=selectors.review_key(change_request),
             documents_of=lambda: selectors.review_documents(change_request),

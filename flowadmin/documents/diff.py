@@ -189,8 +189,8 @@ def pretty_text_kept(document: Any, key: str, *, like: PrettyText | None = None)
 
 
 def printed_forget() -> None:
-    """Forget every kept printed document and every value kept from one (`kept.forget_all`): a cold
-    start, as the bench measures it."""
+    """Forget every kept printed document and every value kept from one (`kept.forget_all`, with the
+    stores registered by `kept.forget_also`): a cold start, as the bench measures it."""
     forget_all()
 
 

@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
 _ALL: list[Kept] = []
+_ALSO: list[Callable[[], None]] = []  # other per-process stores to empty with them (`forget_also`)
 
 
 class Kept(Generic[Value]):
@@ -61,17 +62,30 @@ def text_digest(text: str) -> str:
 def decoded(text: str):
     """``json.loads(text)`` with the cycle collector paused (for every thread; set back as it was found):
     a 1 MB document is some 100,000 new objects, which would set off collections that walk every
-    object of the process, and a decoded document holds no cycle for them to find."""
+    object of the process, and a decoded document holds no cycle for them to find.
+
+    The new objects then go straight to the oldest generation (`gc.freeze` then `gc.unfreeze`, which
+    also set the counts back to zero): else the first allocation after the pause would walk them all."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(text)
+        value = json.loads(text)
+        gc.freeze()
+        gc.unfreeze()
+        return value
     finally:
         if paused:
             gc.enable()
 
 
 def forget_all() -> None:
-    """Empty every `Kept` of the process."""
+    """Empty every `Kept` of the process, and every store registered with `forget_also`."""
     for kept in _ALL:
         kept.clear()
+    for forget in _ALSO:
+        forget()
+
+
+def forget_also(forget: Callable[[], None]) -> None:
+    """Have `forget_all` call ``forget`` too: another store the process keeps derived values in."""
+    _ALSO.append(forget)

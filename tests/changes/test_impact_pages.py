@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from flowadmin import documents
 from flowadmin.accounts.roles import APPROVERS_GROUP, STAFF_GROUP
-from flowadmin.catalog.models import FlowSpec
+from flowadmin.catalog.models import ConnectionSpec, FlowSpec
 from flowadmin.catalog.services import sandbox_sync
 from flowadmin.changes.models import ChangeRequest
 from tests.conftest import make_user
@@ -105,6 +105,20 @@ def test_the_preview_warns_about_an_added_destination_or_batch_source(staff_clie
 
     assert f"Zoho CRM ({batch['id']}) is a batch source and this flow spec serves streaming sources" in text
     assert f"Data Lake ({DATA_LAKE}) is not a source: its connection spec says isSource false" in text
+
+
+def test_an_added_id_the_flow_service_does_not_list_is_not_asked_about_at_every_keystroke(staff_client, spec, emulator):
+    unlisted = "00000000-0000-4000-8000-000000000777"  # in flowadmin's cache of the sandbox, gone from the service
+    ConnectionSpec.objects.create(sandbox=spec.sandbox, spec_id=unlisted, name="Gone since")
+    data = {"source_connection_spec_ids": without(spec, added=[unlisted]), "reason": "More"}
+    specs = "/data/foundation/flowservice/connectionSpecs"
+
+    staff_client.post(PREVIEW, data, **HTMX)
+    reads = len(emulator.log(method="GET", path=f"*{specs}*"))
+    again = text_of(staff_client.post(PREVIEW, data, **HTMX))
+
+    assert reads and len(emulator.log(method="GET", path=f"*{specs}*")) == reads
+    assert "Gone since" in again
 
 
 def test_the_preview_says_when_the_dataflows_cannot_be_read_without_retrying_at_every_keystroke(

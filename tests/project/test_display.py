@@ -86,3 +86,40 @@ def test_spec_ref_shows_the_name_with_a_short_copyable_id_and_escapes_both():
     assert "<code>&lt;b&gt;</code>" in unknown
     assert str(sandbox_ref("prod", names)) == 'Production <span class="muted">(prod)</span>'
     assert str(sandbox_ref("dev", names)) == "dev"
+
+
+def test_listed_ids_names_and_notes_are_escaped_one_by_one_even_holding_a_nul_character():
+    from django.utils.safestring import mark_safe
+
+    from flowadmin.catalog.selectors import ConnectionSpecRef
+
+    refs = [ConnectionSpecRef("<i>\x00</i>"), ConnectionSpecRef("a&b", "<n>", known=True)]
+
+    assert render("{{ refs|connection_spec_items }}", refs=refs) == (
+        '<li><code>&lt;i&gt;\x00&lt;/i&gt;</code> <span class="badge badge-warn">unknown</span> '
+        '<span class="muted">not a connection spec of this sandbox</span></li>'
+        "<li><code>a&amp;b</code> &lt;n&gt;</li>"
+    )
+    assert render("{{ notes|list_items }}", notes=["<a>", "b&\x00"]) == "<li>&lt;a&gt;</li><li>b&amp;\x00</li>"
+    assert (
+        render("{{ notes|list_items }}", notes=["<a>", mark_safe("<b>ok</b>")])
+        == "<li>&lt;a&gt;</li><li><b>ok</b></li>"
+    )
+
+
+def test_a_derived_fragment_is_rendered_once_per_key_and_every_time_without_one():
+    from flowadmin import documents
+
+    documents.printed_forget()
+    source = "{% derived 'test-fragment' key %}{{ value }}{% endderived %}"
+    renders = []
+
+    def value(text):
+        return lambda: renders.append(text) or text
+
+    assert render(source, key="k1", value=value("<first>")) == "&lt;first&gt;"
+    assert render(source, key="k1", value=value("second")) == "&lt;first&gt;", "the key names what it shows"
+    assert render(source, key="k2", value=value("third")) == "third"
+    assert render(source, key="", value=value("fourth")) == "fourth"
+    assert render(source, key="", value=value("fifth")) == "fifth"
+    assert renders == ["<first>", "third", "fourth", "fifth"]
