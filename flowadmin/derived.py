@@ -107,14 +107,18 @@ class SpliceMiddleware:
 
 
 def _spliced(content: bytes, fragments: list[str], charset: str) -> bytes:
-    pieces, at = [], 0
+    """``content`` with each fragment's placeholder replaced by the fragment, wherever in the answer
+    each one is (a fragment rendered but not shown has none)."""
+    found = []
     for index, html in enumerate(fragments):
         mark = f"{_MARK}{index}-->".encode(charset)
-        found = content.find(mark, at)
-        if found < 0:  # not in the answer (a fragment rendered but not shown)
-            continue
-        pieces += (content[at:found], html.encode(charset))
-        at = found + len(mark)
+        at = content.find(mark)
+        if at >= 0:
+            found.append((at, len(mark), html))
+    pieces, at = [], 0
+    for start, length, html in sorted(found, key=lambda item: item[0]):
+        pieces += (content[at:start], html.encode(charset))
+        at = start + length
     pieces.append(content[at:])
     return b"".join(pieces)
 

@@ -4,6 +4,8 @@ pytest reads them (``DJANGO_SETTINGS_MODULE`` in pyproject.toml); servers and co
 in processes of their own run with ``flowadmin.settings``, as users run them.
 """
 
+import atexit
+import shutil
 import tempfile
 
 from flowadmin.settings import *  # noqa: F403
@@ -16,7 +18,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 INSTALLED_APPS = ["tests.flushing", *INSTALLED_APPS]  # noqa: F405 - first, so that its command wins
 
 # The cache of what pages derive from documents: files, as by default, but this test process's own.
+_documents_cache = tempfile.mkdtemp(prefix="flowadmin-documents-")
+atexit.register(shutil.rmtree, _documents_cache, ignore_errors=True)
 CACHES = {
     **CACHES,  # noqa: F405
-    "documents": {**CACHES["documents"], "LOCATION": tempfile.mkdtemp(prefix="flowadmin-documents-")},  # noqa: F405
+    "documents": {**CACHES["documents"], "LOCATION": _documents_cache},  # noqa: F405
 }

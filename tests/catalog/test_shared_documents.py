@@ -149,3 +149,25 @@ def test_a_large_document_is_put_into_the_answer_whole_and_measured_with_it(staf
     assert "<!--fragment" not in page
     document = shown(page)["document"]
     assert document.startswith('<pre id="flowspec-document">{') and f'"{UNKNOWN_ID}"' in document
+
+
+def test_large_fragments_are_put_into_the_answer_wherever_each_one_is_shown():
+    from types import SimpleNamespace
+
+    from django.http import HttpResponse
+
+    from flowadmin import derived
+
+    def view(request):
+        first = derived.spliced_later(request, "<p>" + "a" * derived.SPLICED_OVER + "</p>")
+        second = derived.spliced_later(request, "<p>" + "b" * derived.SPLICED_OVER + "</p>")
+        unshown = derived.spliced_later(request, "<p>" + "c" * derived.SPLICED_OVER + "</p>")
+        assert len({first, second, unshown}) == 3
+        return HttpResponse(f"<main>{second}<hr>{first}</main>")  # shown in the other order than rendered
+
+    answer = derived.SpliceMiddleware(view)(SimpleNamespace())
+
+    text = answer.content.decode()
+    assert "<!--fragment" not in text and "c" * 100 not in text
+    assert text.index("b" * 100) < text.index("<hr>") < text.index("a" * 100)
+    assert len(text) == len("<main><hr></main>") + 2 * len("<p></p>") + 2 * derived.SPLICED_OVER
