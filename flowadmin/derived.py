@@ -126,21 +126,43 @@ def _spliced(content: bytes, fragments: list[str], charset: str) -> bytes:
 def _read(key: str):
     try:
         return caches[ALIAS].get(key)
-    except Exception:
-        log.warning("documents cache: could not read %s", key, exc_info=True)
+    except Exception as problem:
+        _failed("read", problem)
         return None
 
 
 def _write(key: str, value) -> None:
     try:
         caches[ALIAS].set(key, value)
-    except Exception:
-        log.warning("documents cache: could not write %s", key, exc_info=True)
+    except Exception as problem:
+        _failed("write", problem)
+
+
+_told: set[tuple[str, str]] = set()
+
+
+def _failed(doing: str, problem: Exception) -> None:
+    """Logged once per process and kind of failure (a cache that cannot be reached, or a directory
+    that cannot be written, would otherwise be logged at every page)."""
+    told = (doing, type(problem).__name__)
+    if told in _told:
+        return
+    _told.add(told)
+    log.warning(
+        "documents cache (DOCUMENTS_CACHE_URL): could not %s (%s: %s); pages derive what they show anew until it can",
+        doing,
+        type(problem).__name__,
+        problem,
+    )
 
 
 def _forget_local() -> None:
     """A cache in the process's own memory is a first level too: a cold start empties it."""
-    cache = caches[ALIAS]
+    try:
+        cache = caches[ALIAS]
+    except Exception as problem:  # a cache that cannot be made holds nothing to forget
+        _failed("read", problem)
+        return
     if isinstance(cache, LocMemCache):
         cache.clear()
 

@@ -123,6 +123,28 @@ def test_the_page_is_the_same_when_the_shared_cache_is_down_or_keeps_nothing(sta
         assert shown(staff_client.get(URL).text) == expected
 
 
+def test_a_cache_directory_that_cannot_be_made_is_told_once_and_the_pages_still_show(
+    staff_client, dev, settings, tmp_path, caplog
+):
+    from flowadmin import derived
+
+    expected = shown(staff_client.get(URL).text)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # no directory can be made under a file, whoever runs the server
+    where = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(blocked / "cache")}
+    settings.CACHES = {**settings.CACHES, "documents": where}
+    derived._told.clear()
+
+    with caplog.at_level("WARNING", logger="flowadmin.derived"):
+        for _ in range(3):
+            documents.printed_forget()
+            assert shown(staff_client.get(URL).text) == expected
+
+    told = [record.getMessage() for record in caplog.records if "DOCUMENTS_CACHE_URL" in record.getMessage()]
+    assert len(told) == 2, told  # could not read, could not write: each once, not at every page
+    assert all("Not a directory" in message for message in told)
+
+
 def test_the_page_escapes_every_id_and_name_it_lists(staff_client, dev):
     hostile = '<b>"x"&</b>'
     make_connection_spec(dev, DATA_LAKE, hostile)
