@@ -28,7 +28,10 @@ def logout(page: Page) -> None:
 
 
 def horizontal_overflow(page: Page) -> dict:
-    """How wide the document is against the viewport; wider means a horizontal scrollbar."""
+    """How wide the document is against the viewport; wider means a horizontal scrollbar. Measured once
+    the page has loaded: its text can be there before its stylesheet is (a <pre> not yet told to scroll
+    in its own box would be as wide as its longest line)."""
+    page.wait_for_load_state("load")
     return page.evaluate(
         """() => {
             const root = document.documentElement;
@@ -48,6 +51,7 @@ def assert_no_horizontal_scroll(page: Page) -> None:
 
 def clipped_tables(page: Page) -> list[str]:
     """Tables wider than their frame (a column cut off, reachable only by scrolling the table sideways)."""
+    page.wait_for_load_state("load")
     return page.evaluate(
         """() => [...document.querySelectorAll(".table-wrap")]
             .filter((wrap) => wrap.getClientRects().length && wrap.scrollWidth > wrap.clientWidth + 1)
