@@ -349,6 +349,9 @@ if max(FLOWADMIN_TASK_TIMEOUT, FLOWADMIN_APPLY_GRACE_SECONDS) >= FLOWADMIN_TASK_
         "FLOWADMIN_TASK_RETRY must be larger than FLOWADMIN_TASK_TIMEOUT and FLOWADMIN_APPLY_GRACE_SECONDS."
     )
 FLOWADMIN_TASK_WORKERS = max(1, env.int("FLOWADMIN_TASK_WORKERS", default=2))
+# Seconds between two looks of an idle worker at the queue: how long a task waits to be taken (a sync
+# run waits twice: for its own task, then for its parts'), against one small query per look.
+FLOWADMIN_TASK_POLL = max(0.05, env.float("FLOWADMIN_TASK_POLL", default=0.2))
 # A sync run's sandboxes are split into this many tasks (parts) that the workers run side by side, each
 # on FLOWADMIN_SYNC_CONCURRENCY / parts threads: one per worker process of the whole deployment.
 FLOWADMIN_SYNC_PARTS = max(1, env.int("FLOWADMIN_SYNC_PARTS", default=FLOWADMIN_TASK_WORKERS))
@@ -364,7 +367,7 @@ Q_CLUSTER = {
     "retry": FLOWADMIN_TASK_RETRY,
     "ack_failures": True,  # a task that raised is recorded as failed; flowadmin.tasks schedules its retries
     "queue_limit": FLOWADMIN_TASK_WORKERS,  # taken from the queue before a worker is free: few
-    "poll": 0.5,  # seconds between two looks at an empty queue
+    "poll": FLOWADMIN_TASK_POLL,  # seconds between two looks at an empty queue
     "catch_up": False,  # a worker back after hours runs a missed schedule once, not once per missed run
     "save_limit": 1000,  # successful tasks kept (failures are all kept)
     "label": "Background tasks",

@@ -43,3 +43,23 @@ def test_a_retry_that_is_not_the_longest_is_refused_at_start(env):
 def test_the_defaults_pass():
     result = check()
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+SHOW_POLL = "from django.conf import settings; print(settings.Q_CLUSTER['poll'])"
+
+
+@pytest.mark.parametrize(("value", "poll"), [(None, 0.2), ("1.5", 1.5), ("0", 0.05)])
+def test_the_workers_look_at_the_queue_as_often_as_flowadmin_task_poll_says_and_never_in_a_busy_loop(value, poll):
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("FLOWADMIN_")}
+    if value is not None:
+        environment["FLOWADMIN_TASK_POLL"] = value
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SHOW_POLL],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert float(result.stdout.strip().splitlines()[-1]) == poll
