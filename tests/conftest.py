@@ -131,21 +131,46 @@ def _audit_log_emptied_before_flush(request):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The order files are handed out to the parallel workers (`--dist loadfile --no-loadscope-reorder`):
-    the longest first, so the many short files fill in at the end and no long file is left running
-    alone. First the reliability tests, which mostly wait on processes of their own (timeouts,
-    redeliveries, a load run), so their waits overlap the others' work; then the browser journeys;
-    then the rest. (A worker closes its Chromium when it leaves the browser tests' package: no other
-    test runs beside a live Playwright event loop.)"""
-    from pathlib import Path
+    """The order files are handed out to the parallel workers (see `pytest_xdist_make_scheduler`): first
+    the browser journeys; then the reliability tests, which mostly wait on processes of their own
+    (timeouts, redeliveries, a load run), so their waits overlap the others' work; then the rest, so the
+    many short files fill in at the end."""
+    items.sort(key=lambda item: {BROWSER: 0, RELIABILITY: 1}.get(_package(item.nodeid), 2))
 
-    here = Path(__file__).parent
 
-    def place(item) -> int:
-        parents = Path(item.path).parents
-        return 0 if here / "reliability" in parents else 1 if here / "e2e" in parents else 2
+BROWSER, RELIABILITY = "tests/e2e/", "tests/reliability/"
 
-    items.sort(key=place)
+
+def _package(nodeid: str) -> str:
+    return next((package for package in (BROWSER, RELIABILITY) if nodeid.startswith(package)), "")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With `-n N --dist loadfile`: a file's tests stay together, files are handed out in the order given
+    above, and browser journeys run in at most N - 1 workers at a time; the other worker takes the next
+    file that needs no browser. Each journey drives a live server and Chromium; three of them at once on
+    a two-core machine starve each other's timing (a keystroke's debounce, a download, a layout measured
+    mid-paint)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FewBrowsersAtOnce(LoadFileScheduling):
+        def _assign_work_unit(self, node) -> None:
+            limit = max(1, len(self.nodes) - 1)
+            others = sum(
+                1
+                for other, scopes in self.assigned_work.items()
+                if other is not node
+                and any(scope.startswith(BROWSER) and not all(tests.values()) for scope, tests in scopes.items())
+            )
+            if others >= limit and next(iter(self.workqueue)).startswith(BROWSER):
+                plain = next((scope for scope in self.workqueue if not scope.startswith(BROWSER)), None)
+                if plain is not None:  # none left: the browser file goes on (only near the end)
+                    self.workqueue.move_to_end(plain, last=False)
+            super()._assign_work_unit(node)
+
+    return FewBrowsersAtOnce(config, log)
 
 
 def pytest_sessionfinish(session):

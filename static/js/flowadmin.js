@@ -141,6 +141,32 @@
     summary.scrollIntoView({ block: "start" });
   });
 
+  // Live filters: a form marked data-live-filters answers as one types (each typed field asks for itself)
+  // and again on a change, when a field loses focus, to give the final answer to what was typed. When
+  // the results shown already answer the form as it stands, that second request is not sent: it would
+  // only replace them with the same, and a click begun on them as the field lost focus (Export, a
+  // link) would be lost with the links it pressed.
+  function formState(form) { return new URLSearchParams(new FormData(form)).toString(); }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var form = elt.tagName === "FORM" ? elt : elt.form;
+    if (form && form.hasAttribute("data-live-filters")) event.detail.requestConfig.formState = formState(form);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    var form = elt.tagName === "FORM" ? elt : elt.form;
+    var state = event.detail.requestConfig && event.detail.requestConfig.formState;
+    if (!form || state === undefined) return;
+    // 200: these results were shown; anything else (204: "still typing, the rows stay") answers nothing.
+    form.answeredState = event.detail.xhr.status === 200 ? state : undefined;
+  });
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (!form || !form.hasAttribute("data-live-filters") || event.target.tagName === "SELECT") return;
+    if (form.answeredState !== undefined && form.answeredState === formState(form)) event.stopPropagation();
+  }, true);
+
   // With JavaScript, what is there only for pages without it (<... class="no-js">) is hidden.
   document.documentElement.classList.add("js");
 

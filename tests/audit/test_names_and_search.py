@@ -139,7 +139,7 @@ def test_typing_keeps_the_rows_until_an_answer_has_events(auditor_client, histor
 def test_the_typed_fields_ask_as_live_and_the_form_answers_on_change_and_submit(auditor_client, history):
     content = auditor_client.get(INDEX).content.decode()
 
-    assert 'hx-trigger="submit, change"' in content
+    assert 'hx-trigger="submit, change"' in content and "data-live-filters" in content
     assert content.count("X-Live-Filter") == 6
 
 

@@ -35,3 +35,28 @@ def test_an_auditor_finds_a_flow_spec_by_a_source_name_and_types_into_the_audit_
 
     search.press("Enter")
     expect(page.get_by_text("No audit events match these filters.")).to_be_visible()
+
+
+def test_leaving_an_answered_search_asks_nothing_more_so_a_click_on_export_downloads_at_once(page, server, synced):
+    login(page, "auditor")
+    page.goto("/audit/")
+    search = page.get_by_label("Search")
+    with page.expect_response(lambda response: "q=stage" in response.url and response.status == 200):
+        search.fill("stage")
+    expect(page).to_have_url(re.compile(r"q=stage"))
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/audit/" in request.url else None)
+
+    with page.expect_download() as download:  # the click takes the focus from the search field
+        page.locator("#audit-results").get_by_role("link", name="Export CSV").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    page.wait_for_timeout(500)
+    assert [url for url in asked if "/audit/export" not in url] == []
+
+    # A search no event holds keeps the rows while typed, and leaving the field gives its final answer.
+    search.focus()
+    with page.expect_response(lambda response: response.status == 204):
+        search.press_sequentially("ǂǂ", delay=600)
+    expect(page.get_by_text("No audit events match these filters.")).to_be_hidden()
+    search.press("Tab")
+    expect(page.get_by_text("No audit events match these filters.")).to_be_visible()

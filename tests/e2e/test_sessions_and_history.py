@@ -97,6 +97,8 @@ def test_back_and_forward_on_the_audit_log_bring_back_its_rows_and_its_filters(p
     expect(page.get_by_label("Outcome")).to_have_value("")
     expect(numbers).to_have_text(first_rows)
 
+    # Back reloaded the page (htmx keeps no history cache); its scripts listen for Forward once loaded.
+    page.wait_for_load_state()
     page.go_forward()
     expect(page).to_have_url(re.compile(r"outcome=failure"))
     expect(page.get_by_label("Outcome")).to_have_value("failure")
@@ -130,6 +132,7 @@ def test_back_and_forward_on_the_searched_lists_bring_back_their_rows_and_their_
     expect(search).to_have_value(first)
     expect(shown).to_have_text(first_rows)
 
+    page.wait_for_load_state()  # as above
     page.go_forward()
     expect(page).to_have_url(re.compile(f"q={second}"))
     expect(search).to_have_value(second)
