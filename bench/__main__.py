@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             log(
                 f"  cold {sync['cold']['seconds']} s (ideal {sync['cold']['ideal_seconds']} s), warm "
                 f"{sync['warm']['seconds']} s (ideal {sync['warm']['ideal_seconds']} s), one by one "
-                f"~{sync['sequential_subset']['extrapolated_seconds']} s"
+                f"~{sync['sequential_subset_cold']['extrapolated_seconds']} s cold, "
+                f"~{sync['sequential_subset']['extrapolated_seconds']} s warm"
             )
             results.setdefault("memory", {})["sync_peak_kb"] = sync["peak_rss_kb"]
 
