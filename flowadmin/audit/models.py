@@ -12,6 +12,8 @@ import re
 from django.conf import settings
 from django.db import models
 
+from flowadmin.db_fields import DocumentField
+
 UPDATE_REFUSED = "Audit events are append-only: they cannot be changed."
 DELETE_REFUSED = "Audit events are append-only: they cannot be deleted."
 CHECKPOINT_UPDATE_REFUSED = "Audit checkpoints are append-only: they cannot be changed."
@@ -119,10 +121,10 @@ class AuditEvent(models.Model):
     spec_id = models.CharField(max_length=255, blank=True)
     change_request_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     outcome = models.CharField(max_length=16, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    patch = models.JSONField(null=True, blank=True, help_text="RFC 6902 JSON Patch from before to after.")
-    http = models.JSONField(null=True, blank=True, help_text="HTTP exchange(s), secrets removed.")
+    before = DocumentField(null=True, blank=True)
+    after = DocumentField(null=True, blank=True)
+    patch = DocumentField(null=True, blank=True, help_text="RFC 6902 JSON Patch from before to after.")
+    http = DocumentField(null=True, blank=True, help_text="HTTP exchange(s), secrets removed.")
     correlation_id = models.CharField(max_length=64, db_index=True)
     detail = models.TextField(blank=True)
     search_text = models.TextField(blank=True, help_text="Lower-cased text the free-text filter matches.")

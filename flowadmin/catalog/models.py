@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from flowadmin.db_fields import DocumentField
+
 # A cache older than this is flagged as stale on the pages.
 STALE_AFTER = timedelta(hours=1)
 
@@ -93,7 +95,7 @@ class FlowSpec(models.Model):
     version = models.CharField(max_length=64, blank=True)
     frequency = models.CharField(max_length=32, blank=True)
     source_count = models.PositiveIntegerField(default=0)
-    document = models.JSONField()
+    document = DocumentField()
     content_hash = models.CharField(max_length=64)
     metadata_hash = models.CharField(
         max_length=64,
@@ -132,7 +134,7 @@ class FlowSpecVersion(models.Model):
         FLOWADMIN = "flowadmin", "applied by flowadmin"
 
     flow_spec = models.ForeignKey(FlowSpec, on_delete=models.CASCADE, related_name="versions")
-    document = models.JSONField()
+    document = DocumentField()
     content_hash = models.CharField(max_length=64)
     seen_at = models.DateTimeField(default=timezone.now)
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.SYNC)

@@ -11,6 +11,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from flowadmin.db_fields import DocumentTextField
+
 
 class RemoteSandbox(models.Model):
     class Type(models.TextChoices):
@@ -73,7 +75,7 @@ class _Document(_DocumentText, models.Model):
     spec_id = models.CharField(max_length=64)
     name = models.CharField(max_length=255)
     provider_id = models.CharField(max_length=64, blank=True)
-    document_json = models.TextField()
+    document_json = DocumentTextField()
 
     class Meta:
         abstract = True
@@ -104,7 +106,7 @@ class _Instance(_DocumentText, models.Model):
     sandbox = models.ForeignKey(RemoteSandbox, on_delete=models.CASCADE, related_name="+")
     resource_id = models.CharField(max_length=64)
     name = models.CharField(max_length=255)
-    document_json = models.TextField()
+    document_json = DocumentTextField()
 
     class Meta:
         abstract = True
