@@ -139,6 +139,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 BROWSER, RELIABILITY = "tests/e2e/", "tests/reliability/"
+BROWSERS_AT_ONCE = 2
 
 
 def _package(nodeid: str) -> str:
@@ -147,8 +148,8 @@ def _package(nodeid: str) -> str:
 
 def pytest_xdist_make_scheduler(config, log):
     """With `-n N --dist loadfile`: a file's tests stay together, files are handed out in the order given
-    above, and browser journeys run in at most N - 1 workers at a time; the other worker takes the next
-    file that needs no browser. Each journey drives a live server and Chromium; three of them at once on
+    above, and browser journeys run in at most two workers at a time (one with `-n 2`); the others take
+    the next file that needs no browser. Each journey drives a live server and Chromium; three of them at once on
     a two-core machine starve each other's timing (a keystroke's debounce, a download, a layout measured
     mid-paint)."""
     if config.getvalue("dist") != "loadfile":
@@ -157,7 +158,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class FewBrowsersAtOnce(LoadFileScheduling):
         def _assign_work_unit(self, node) -> None:
-            limit = max(1, len(self.nodes) - 1)
+            limit = max(1, min(BROWSERS_AT_ONCE, len(self.nodes) - 1))
             others = sum(
                 1
                 for other, scopes in self.assigned_work.items()
