@@ -68,6 +68,22 @@ def test_the_live_preview_needs_no_preview_button_when_javascript_runs(page, ser
     expect(page.get_by_role("button", name="Preview", exact=True)).to_be_hidden()
 
 
+def test_keystrokes_made_while_the_preview_is_being_replaced_still_get_their_preview(page, server, synced):
+    login(page, "staff")
+    page.goto(EDIT)
+    ids = page.get_by_label("Source connection spec ids")
+    problems = page.locator("#preview .line-problems")
+    # As on a slow device: a new preview panel is set up (htmx's settle) well after it is shown.
+    page.evaluate("() => { htmx.config.defaultSettleDelay = 1500; }")
+    ids.press("Control+End")
+    ids.type("\nx")
+    expect(problems).to_contain_text("is not a UUID")
+
+    ids.press("Backspace")  # the new panel is not set up yet
+    ids.press("Backspace")
+    expect(problems).to_have_count(0)
+
+
 def test_a_refused_submit_opens_with_the_focus_on_what_to_fix(page, server, synced):
     login(page, "staff")
     page.goto(EDIT)
