@@ -87,6 +87,7 @@ def test_1_staff_find_the_flow_spec_by_a_connection_spec_id_and_propose_a_source
     page.get_by_role("link", name="Propose change").click()
     expect(page.locator("main h1")).to_contain_text("Propose a change to GenericStreamingAEP")
     edit_url = page.url
+    page.wait_for_load_state()  # its scripts run: before them, "Add" submits the form (the page without JavaScript)
     page.evaluate("(marker) => { window.journeyMarker = marker; }", MARKER)
     ids = page.get_by_label("Source connection spec ids")
     preview = page.locator("#preview")

@@ -4,6 +4,8 @@ The fault (500 on ``stage``'s connection spec listing) lives only for this test;
 synced again without it, so the dashboard is left as the other journeys expect it.
 """
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -29,6 +31,8 @@ def test_syncing_every_sandbox_shows_progress_and_the_one_that_failed_next_to_th
 
     login(page, "auditor")  # syncing needs no role
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sandboxes").click()
+    # Loaded, its scripts run: a click before them posts without htmx (and works, on a page of its own).
+    page.wait_for_url(re.compile(r"/sandboxes/$"))
     page.evaluate("() => { window.syncJourneyMarker = true; }")
     page.get_by_role("button", name="Sync now: all sandboxes").click()
 
