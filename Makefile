@@ -6,8 +6,8 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suite runs in three processes on two cores (a good part of it waits on servers, workers and a
-# browser); a file's tests stay together, every browser journey runs in one of the three, and files are
-# handed out in the order tests/conftest.py gives them (browser journeys, reliability tests, the rest).
+# browser); a file's tests stay together, at most two of the three run browser journeys at once, and files
+# are handed out in the order tests/conftest.py gives them (browser journeys, reliability tests, the rest).
 PYTEST_ARGS ?= -n 3 --dist loadfile --no-loadscope-reorder
 
 .PHONY: run test install install-dev migrate seed lint serve clean browser screenshots bench audit-deps

@@ -149,9 +149,9 @@ def _package(nodeid: str) -> str:
 def pytest_xdist_make_scheduler(config, log):
     """With `-n N --dist loadfile`: a file's tests stay together, files are handed out in the order given
     above, and browser journeys run in at most two workers at a time (one with `-n 2`); the others take
-    the next file that needs no browser. Each journey drives a live server and Chromium; three of them at once on
-    a two-core machine starve each other's timing (a keystroke's debounce, a download, a layout measured
-    mid-paint)."""
+    the next file that needs no browser. Each journey drives a live server and Chromium; three of them
+    at once on a two-core machine starve each other's timing (a keystroke's debounce, a download, a
+    layout measured mid-paint). A worker closes its Chromium when it leaves the browser tests' package."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling

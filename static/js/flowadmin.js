@@ -148,22 +148,25 @@
   // link) would be lost with the links it pressed.
   function formState(form) { return new URLSearchParams(new FormData(form)).toString(); }
 
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var elt = event.detail.elt;
+  function liveFilters(elt) {  // the data-live-filters form that elt is, or is a field of
     var form = elt.tagName === "FORM" ? elt : elt.form;
-    if (form && form.hasAttribute("data-live-filters")) event.detail.requestConfig.formState = formState(form);
+    return form && form.hasAttribute("data-live-filters") ? form : null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = liveFilters(event.detail.elt);
+    if (form) event.detail.requestConfig.formState = formState(form);
   });
   document.addEventListener("htmx:afterRequest", function (event) {
-    var elt = event.detail.elt;
-    var form = elt.tagName === "FORM" ? elt : elt.form;
+    var form = liveFilters(event.detail.elt);
     var state = event.detail.requestConfig && event.detail.requestConfig.formState;
     if (!form || state === undefined) return;
     // 200: these results were shown; anything else (204: "still typing, the rows stay") answers nothing.
     form.answeredState = event.detail.xhr.status === 200 ? state : undefined;
   });
   document.addEventListener("change", function (event) {
-    var form = event.target.form;
-    if (!form || !form.hasAttribute("data-live-filters") || event.target.tagName === "SELECT") return;
+    var form = liveFilters(event.target);
+    if (!form || event.target.tagName === "SELECT") return;
     if (form.answeredState !== undefined && form.answeredState === formState(form)) event.stopPropagation();
   }, true);
 
