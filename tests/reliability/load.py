@@ -152,8 +152,15 @@ class Visitor:
         self._timed("audit search", "GET", f"/api/audit/{query}")
 
 
-def run(url: str, *, users: int, seconds: float, seed: int = 7) -> Figures:
-    """``users`` visitors (roles in ROLES' proportions) act until ``seconds`` have passed."""
+APPLIED_OUTCOME = "approve: approved and applied"
+
+
+def run(
+    url: str, *, users: int, seconds: float, seed: int = 7, applied_at_least: int = 0, longest: float = 0
+) -> Figures:
+    """``users`` visitors (roles in ROLES' proportions) act until ``seconds`` have passed, and on (up to
+    ``longest`` seconds) until ``applied_at_least`` approvals were applied: on a busy machine the first
+    seconds may go to logins and proposals."""
     figures = Figures()
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="load-login") as pool:  # logins are slow hashes
         visitors = list(
@@ -161,9 +168,14 @@ def run(url: str, *, users: int, seconds: float, seed: int = 7) -> Figures:
         )
     figures.started = time.monotonic()
     deadline = figures.started + seconds
+    last = figures.started + max(seconds, longest)
+
+    def going() -> bool:
+        now = time.monotonic()
+        return now < deadline or (now < last and figures.outcomes[APPLIED_OUTCOME] < applied_at_least)
 
     def act(visitor: Visitor) -> None:
-        while time.monotonic() < deadline:
+        while going():
             visitor.step()
             time.sleep(visitor.rng.uniform(0.05, 0.3))  # a person's pause between clicks
         visitor.user.close()
