@@ -346,6 +346,10 @@ def sync_run_latest_active() -> SyncRun | None:
     return next((run for run in runs if run.is_active), None)
 
 
+# Rows of the progress panel's list of sandboxes; more scroll inside it.
+SYNC_ROWS_SHOWN = 5
+
+
 @dataclass(frozen=True)
 class SyncProgress:
     run: SyncRun
@@ -353,6 +357,7 @@ class SyncProgress:
     total: int
     done: int
     failed: int
+    rows: int  # the list's height, in rows: the same from queued to finished, so nothing below it moves
 
     @property
     def active(self) -> bool:
@@ -363,4 +368,7 @@ def sync_run_progress(*, run: SyncRun) -> SyncProgress:
     items = list(run.items.order_by("sandbox_name"))
     done = sum(1 for item in items if item.is_done)
     failed = sum(1 for item in items if item.state == SyncRunSandbox.State.FAILED)
-    return SyncProgress(run=run, items=items, total=len(items), done=done, failed=failed)
+    # Before its sandboxes are listed, a run of them all expects those that were active at the last sync.
+    expected = len(items) or (1 if run.scope else Sandbox.objects.filter(state="active").count())
+    rows = max(1, min(expected, SYNC_ROWS_SHOWN))
+    return SyncProgress(run=run, items=items, total=len(items), done=done, failed=failed, rows=rows)

@@ -14,7 +14,7 @@ from flowadmin.pages import is_fragment, render_page_or_fragment
 PAGE_SIZE = 100
 SANDBOX_PAGE_SIZE = 25
 QUERY_MAX_LENGTH = 200
-SYNC_ALREADY_RUNNING = "A sync of these sandboxes is already running: here is its progress."
+SYNC_ALREADY_RUNNING = "A sync of these sandboxes was already running: here is its progress."
 # (column label, ?sort= key) of the flow spec table's sortable columns.
 FLOWSPEC_COLUMNS = [
     ("Name", "name"),
@@ -55,8 +55,11 @@ def sandboxes(request):
 
 @require_GET
 def sync_run(request, pk: int):
-    """One sync run's progress: the page without JavaScript, the polled fragment with htmx."""
+    """One sync run's progress: the page without JavaScript, the polled fragment with htmx.
+
+    ``again`` (set by the poll of a run that a click found going) keeps the notice saying so, in place."""
     context = _sandboxes_context(request, selectors.sync_run_get(pk=pk))
+    context["notice"] = SYNC_ALREADY_RUNNING if request.GET.get("again") else ""
     return render_page_or_fragment(request, "catalog/sandboxes.html", "sync-progress", context)
 
 

@@ -153,7 +153,7 @@ def test_sync_now_hands_the_run_to_a_worker_and_the_page_says_it_waits_for_one(s
 
     run = SyncRun.objects.get()
     page = staff_client.get(response["Location"]).content.decode()
-    assert "Queued: waiting for a background worker to take it up." in page
+    assert "Queued: waiting for a background worker." in page
     assert 'hx-trigger="every 1s"' in page and fake_client.calls == []
 
     run_queued()

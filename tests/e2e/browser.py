@@ -37,11 +37,22 @@ IGNORED_CONSOLE_ERROR_PATHS = ("/favicon.ico",)
 # CSP, and the binding it reports to survives navigations (a window variable would not).
 _REPORT_BINDING = "__flowadminE2eReport"
 _CSP_LISTENER = f"""
-// Layout shifts not caused by input, summed per document (window.__flowadminShift), as Lighthouse's CLS.
+// Layout shifts not caused by input, summed per document (window.__flowadminShift), as Lighthouse's CLS;
+// window.__flowadminShifts says which elements moved, and how far, for a failure's message.
 window.__flowadminShift = 0;
+window.__flowadminShifts = [];
 try {{
+  const named = (node) => !node || !node.tagName ? String(node && node.nodeName) :
+    node.tagName.toLowerCase() + (node.id ? "#" + node.id : "") +
+    (node.classList && node.classList.length ? "." + [...node.classList].join(".") : "");
   new PerformanceObserver((list) => {{
-    for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__flowadminShift += entry.value;
+    for (const entry of list.getEntries()) {{
+      if (entry.hadRecentInput) continue;
+      window.__flowadminShift += entry.value;
+      window.__flowadminShifts.push(entry.value.toFixed(3) + " " + (entry.sources || []).map((source) =>
+        named(source.node) + " y " + Math.round(source.previousRect.y) + "->" + Math.round(source.currentRect.y) +
+        " h " + Math.round(source.previousRect.height) + "->" + Math.round(source.currentRect.height)).join(", "));
+    }}
   }}).observe({{type: "layout-shift", buffered: true}});
 }} catch (error) {{ /* no layout-shift entries in this browser */ }}
 // htmx's error events: a request that failed, a swap or a target that went wrong.

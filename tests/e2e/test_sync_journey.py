@@ -12,12 +12,38 @@ from playwright.sync_api import expect
 from .a11y import assert_no_serious_a11y_violations
 from .browser import VIEWPORTS
 from .helpers import assert_no_horizontal_scroll, assert_readable_and_steady, assert_tables_fit, login
+from .server import E2EServer
 
 pytestmark = pytest.mark.e2e
 
 CONNECTION_SPECS = "/data/foundation/flowservice/connectionSpecs"
 FLOW_SPECS = "/data/foundation/flowservice/flowSpecs"
 ACTIVE_SANDBOXES = ("dev", "prod", "stage")
+
+# Runs of every sandbox in each state the progress panel shows, made straight in the server's database
+# (a real run passes through them too fast to look at each): queued, listing, each sandbox queued, one
+# retrying and one failed, finished with errors, done. Their ids are out of the way of real runs.
+PANEL_RUN_IDS = range(990001, 990007)
+PANEL_RUNS = f"""
+from django.utils import timezone
+from flowadmin.catalog.models import Sandbox, SyncRun, SyncRunSandbox
+names = sorted(Sandbox.objects.filter(state="active").values_list("name", flat=True))
+now = timezone.now()
+error = "HTTP 500 from the Flow Service (GET {CONNECTION_SPECS}): Internal Error, try again later"
+def make(pk, started, finished, states):
+    run = SyncRun.objects.create(pk=pk, token=f"panel-{{pk}}", requested_by_username="staff",
+                                 started_at=now if started else None, finished_at=now if finished else None)
+    for name, state in zip(names, states):
+        SyncRunSandbox.objects.create(run=run, sandbox_name=name, state=state, unchanged=12,
+            error=error if state == "failed" else "", note="retrying after HTTP 503 (attempt 2 of 4)")
+rest = len(names) - 2
+make({PANEL_RUN_IDS[0]}, False, False, [])
+make({PANEL_RUN_IDS[1]}, True, False, [])
+make({PANEL_RUN_IDS[2]}, True, False, ["queued"] * len(names))
+make({PANEL_RUN_IDS[3]}, True, False, ["running", "failed"] + ["queued"] * rest)
+make({PANEL_RUN_IDS[4]}, True, True, ["succeeded", "failed"] + ["succeeded"] * rest)
+make({PANEL_RUN_IDS[5]}, True, True, ["succeeded"] * len(names))
+"""
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
@@ -71,3 +97,29 @@ def test_syncing_every_sandbox_shows_progress_and_the_one_that_failed_next_to_th
     expect(progress).to_contain_text("Sync of sandbox stage")
     expect(progress.locator(".sync-items li").filter(has_text="stage:")).to_contain_text("succeeded")
     expect(row("Staging").locator(".badge-bad")).to_have_count(0)
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_the_progress_panel_keeps_its_height_from_queued_to_finished_so_the_table_below_stays_put(
+    new_context, server: E2EServer, synced, width
+):
+    server.manage("shell", "-c", PANEL_RUNS)
+    try:
+        page = new_context(viewport=VIEWPORTS[width]).new_page()
+        login(page, "auditor")
+        heights, tables, texts = {}, {}, set()
+        for pk in PANEL_RUN_IDS:
+            page.goto(f"/sandboxes/sync/{pk}/")
+            panel = page.locator("#sync-progress")
+            expect(panel.get_by_role("heading", name="Sync of all sandboxes")).to_be_visible()
+            texts.add(panel.inner_text())
+            state = panel.locator("h2 ~ p, h2 ~ div").nth(1).inner_text()[:40]
+            heights[state] = round(panel.bounding_box()["height"])
+            tables[state] = round(page.locator("#sandbox-table").bounding_box()["y"])
+        assert len(texts) == len(PANEL_RUN_IDS), texts  # each run showed a state of its own
+        assert len(set(heights.values())) == 1, f"the panel's height changed with its state: {heights}"
+        assert len(set(tables.values())) == 1, f"the table moved: {tables}"
+        assert_no_horizontal_scroll(page)
+    finally:
+        server.manage("shell", "-c", f"from flowadmin.catalog.models import SyncRun; "
+                      f"SyncRun.objects.filter(pk__in={list(PANEL_RUN_IDS)}).delete()")
