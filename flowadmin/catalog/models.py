@@ -290,5 +290,5 @@ class SyncRunSandbox(models.Model):
     @property
     def counts(self) -> str:
         """Its counts that are not zero ("2 new, 12 unchanged"): short enough for a phone's line."""
-        counts = (("new", self.new), ("changed", self.changed), ("unchanged", self.unchanged), ("vanished", self.vanished))
-        return ", ".join(f"{number} {word}" for word, number in counts if number) or "no flow specs"
+        counts = {"new": self.new, "changed": self.changed, "unchanged": self.unchanged, "vanished": self.vanished}
+        return ", ".join(f"{number} {word}" for word, number in counts.items() if number) or "no flow specs"
