@@ -44,7 +44,7 @@ def connection_specs_store(listings: list[tuple[Sandbox, dict[str, dict[str, str
     )
     for sandbox_id, pk, spec_id, *values in rows:
         cached[sandbox_id][spec_id] = (pk, dict(zip(columns, values, strict=True)))
-    stale, changed, created, touched = [], [], [], []
+    stale, changed, created = [], [], []
     counts: dict[int, tuple[int, int]] = {}
     for sandbox, wanted in listings:
         mine = cached[sandbox.pk]
@@ -56,18 +56,15 @@ def connection_specs_store(listings: list[tuple[Sandbox, dict[str, dict[str, str
                 created.append(ConnectionSpec(sandbox=sandbox, spec_id=spec_id, fetched_at=now, **fields))
                 fresh += 1
             elif found[1] != fields:
-                changed.append(ConnectionSpec(pk=found[0], sandbox=sandbox, spec_id=spec_id, **fields))
+                changed.append(ConnectionSpec(pk=found[0], sandbox=sandbox, spec_id=spec_id, fetched_at=now, **fields))
                 altered += 1
-        if fresh < len(wanted):
-            touched.append(sandbox.pk)
         counts[sandbox.pk] = (len(wanted), len(gone) + fresh + altered)
         stale += gone
     if stale:
         ConnectionSpec.objects.filter(pk__in=stale).delete()
     ConnectionSpec.objects.bulk_create(created, batch_size=500)
-    ConnectionSpec.objects.bulk_update(changed, list(columns), batch_size=500)
-    if touched:
-        ConnectionSpec.objects.filter(sandbox__in=touched).update(fetched_at=now)
+    # Rows listed as they are are not written again (nor stamped): a warm sync writes no row.
+    ConnectionSpec.objects.bulk_update(changed, [*columns, "fetched_at"], batch_size=500)
     return counts
 
 
@@ -89,7 +86,6 @@ class _Plan:
     created: list[FlowSpec] = field(default_factory=list)
     changed: list[FlowSpec] = field(default_factory=list)  # other content
     refreshed: list[FlowSpec] = field(default_factory=list)  # same content, other metadata (updatedAt, ...)
-    untouched: list[int] = field(default_factory=list)
     gone: list[int] = field(default_factory=list)
     reappeared: int = 0
     unchanged: int = 0
@@ -116,8 +112,7 @@ def _plan(listing: Listing, cached: dict[str, FlowSpec], now: datetime) -> _Plan
         elif row.metadata_hash != fields["metadata_hash"] or row.vanished_at is not None:
             plan.refreshed.append(row)
         else:
-            plan.untouched.append(row.pk)
-            continue
+            continue  # listed as it is: left untouched
         for name, value in fields.items():
             setattr(row, name, value)
         row.vanished_at = None
@@ -152,12 +147,11 @@ def flow_specs_store(listings: list[Listing], *, actor) -> tuple[list[SyncResult
     if changed_rows:
         before = dict(FlowSpec.objects.filter(pk__in=[row.pk for row in changed_rows]).values_list("pk", "document"))
     refreshed = [row for plan in plans for row in plan.refreshed]
-    untouched = [pk for plan in plans for pk in plan.untouched]
     gone = [pk for plan in plans for pk in plan.gone]
     FlowSpec.objects.bulk_create(created, batch_size=500)
     FlowSpec.objects.bulk_update(changed_rows + refreshed, [*CACHE_FIELDS, "vanished_at", "fetched_at"], batch_size=500)
-    if untouched:
-        FlowSpec.objects.filter(pk__in=untouched).update(fetched_at=now)
+    # Rows listed as they are stay untouched: the sandbox's last_synced_at says when they were last seen
+    # (`FlowSpec.confirmed_at`). Stamping them would write every row, document and all, at every sync.
     if gone:
         FlowSpec.objects.filter(pk__in=gone).update(vanished_at=now)
 

@@ -155,7 +155,7 @@ def _store(sandbox: Sandbox, documents: dict[str, dict]) -> dict[str, str]:
 
 def connection_specs_looked_up_since_sync(*, sandbox: str, ids: Iterable[str]) -> frozenset[str]:
     """Which of ``ids`` (lower case) the cache of ``sandbox`` holds from a live lookup made since its
-    last sync (a sync stamps every row it stores before it records its end)."""
+    last sync (a row a sync adds, or finds as it is, was fetched before the sync records its end)."""
     ids = list(ids)
     if not ids:
         return frozenset()

@@ -125,6 +125,13 @@ class FlowSpec(models.Model):
     def __str__(self) -> str:
         return f"{self.name or self.spec_id} ({self.sandbox_id})"
 
+    @property
+    def confirmed_at(self):
+        """When the remote last showed this document: its own fetch, or the sandbox's last sync, which
+        found every flow spec that has not vanished as it is cached (and does not write them again)."""
+        synced = self.sandbox.last_synced_at if self.vanished_at is None else None
+        return max(moment for moment in (self.fetched_at, synced) if moment is not None)
+
 
 class FlowSpecVersion(models.Model):
     """A distinct remote document of a flow spec, recorded whenever its content hash changed."""

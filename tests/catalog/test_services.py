@@ -2,6 +2,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from flowadmin import documents
@@ -130,12 +132,28 @@ def test_an_unchanged_flow_spec_keeps_its_stored_document_as_it_is(synced_dev):
     spec = FlowSpec.objects.get(sandbox__name="dev", spec_id=STREAMING_ID)
     FlowSpec.objects.filter(pk=spec.pk).update(document={**spec.document, "kept": "as stored"})
 
+    fetched = spec.fetched_at
+
     result = sandbox_sync(sandbox_name="dev")
 
     assert result.unchanged == 2
-    spec.refresh_from_db()
+    spec = FlowSpec.objects.select_related("sandbox").get(pk=spec.pk)
     assert spec.document["kept"] == "as stored", "the listing's equal document is not written again"
-    assert spec.fetched_at > spec.first_seen_at
+    assert spec.fetched_at == fetched, "nor is its row"
+    assert spec.confirmed_at == spec.sandbox.last_synced_at > fetched, "the sync says when it was last seen"
+
+
+def test_a_sync_that_finds_nothing_changed_writes_no_flow_spec_or_connection_spec_row(synced_dev):
+    with CaptureQueriesContext(connection) as queries:
+        result = sandbox_sync(sandbox_name="dev")
+
+    assert result.ok and result.unchanged == 2
+    writes = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith(("UPDATE", "INSERT", "DELETE")) and "catalog_sandbox" not in query["sql"][:40]
+    ]
+    assert writes == [], "only the sandbox's own row says that it was synced"
 
 
 def test_a_flow_spec_cached_without_a_metadata_hash_gets_it_from_the_next_sync_with_no_version(synced_dev):
