@@ -26,6 +26,7 @@ from flowadmin.catalog.remote_fields import (
     document_spec_id,
 )
 from flowadmin.catalog.results import SyncResult
+from flowadmin.db_copy import rows_copy
 from flowadmin.documents import content_hash
 
 
@@ -62,7 +63,7 @@ def connection_specs_store(listings: list[tuple[Sandbox, dict[str, dict[str, str
         stale += gone
     if stale:
         ConnectionSpec.objects.filter(pk__in=stale).delete()
-    ConnectionSpec.objects.bulk_create(created, batch_size=500)
+    rows_copy(created)
     # Rows listed as they are are not written again (nor stamped): a warm sync writes no row.
     ConnectionSpec.objects.bulk_update(changed, [*columns, "fetched_at"], batch_size=500)
     return counts
@@ -156,16 +157,15 @@ def flow_specs_store(listings: list[Listing], *, actor) -> tuple[list[SyncResult
         FlowSpec.objects.filter(pk__in=gone).update(vanished_at=now)
 
     rewritten = created + changed_rows
-    FlowSpecVersion.objects.bulk_create(
+    rows_copy(
         [
             FlowSpecVersion(flow_spec=row, document=row.document, content_hash=row.content_hash, seen_at=now)
             for row in rewritten
-        ],
-        batch_size=500,
+        ]
     )
     if changed_rows:
         FlowSpecSource.objects.filter(flow_spec__in=changed_rows).delete()
-    FlowSpecSource.objects.bulk_create([a for row in rewritten for a in attachments(row)], batch_size=1000)
+    rows_copy([attachment for row in rewritten for attachment in attachments(row)])
 
     # A change is "remote" unless flowadmin itself recorded that content as one it applied.
     ours = set()
