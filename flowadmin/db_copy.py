@@ -33,6 +33,8 @@ def rows_copy(rows: Sequence[models.Model]) -> None:
     )
     for row in rows:
         row._prepare_related_fields_for_save(operation_name="rows_copy")  # as bulk_create: no unsaved parent
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    # The driver's own cursor, its errors turned into Django's (IntegrityError, OperationalError) as
+    # the ORM's are: callers and task retries catch those.
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row([field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields])

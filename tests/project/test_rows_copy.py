@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from flowadmin.catalog.models import ConnectionSpec, FlowSpec, FlowSpecSource, FlowSpecVersion
 from flowadmin.db_copy import rows_copy
@@ -50,6 +51,16 @@ def test_a_row_whose_parent_is_not_saved_is_refused_and_nothing_goes_in():
         rows_copy([FlowSpecSource(flow_spec=unsaved, connection_spec_id=numbered_id(2))])
 
     assert not FlowSpecSource.objects.filter(connection_spec_id=numbered_id(2)).exists()
+
+
+def test_a_row_the_database_refuses_raises_django_s_integrity_error_and_nothing_goes_in():
+    sandbox = make_sandbox()
+    twice = [ConnectionSpec(sandbox=sandbox, spec_id=numbered_id(5), name=name) for name in ("first", "again")]
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_copy(twice)
+
+    assert not ConnectionSpec.objects.filter(sandbox=sandbox).exists()
 
 
 def test_nothing_to_insert_sends_nothing(django_assert_num_queries):
