@@ -64,7 +64,7 @@ def connection_specs_store(listings: list[tuple[Sandbox, dict[str, dict[str, str
     if stale:
         ConnectionSpec.objects.filter(pk__in=stale).delete()
     rows_copy(created)
-    # Rows listed as they are are not written again (nor stamped): a warm sync writes no row.
+    # A connection spec listed as it is cached is not written again (nor stamped): a warm sync writes none.
     ConnectionSpec.objects.bulk_update(changed, [*columns, "fetched_at"], batch_size=500)
     return counts
 

@@ -14,7 +14,7 @@ from collections import Counter
 from flowadmin import documents
 from tests.fixtures.emulator import FLOW_SPECS, Emulator
 from tests.reliability.conftest import LOAD_REPORT
-from tests.reliability.load import APPLIED, SANDBOXES, run
+from tests.reliability.load import APPLIED, APPLIED_OUTCOME, SANDBOXES, run
 
 SECONDS = float(os.environ.get("FLOWADMIN_LOAD_SECONDS", "10"))
 USERS = int(os.environ.get("FLOWADMIN_LOAD_USERS", "30"))
@@ -44,7 +44,7 @@ def test_a_load_run_answers_every_request_and_loses_or_repeats_no_put(remote_ser
 
     assert figures.server_errors == []
     assert figures.transport_errors == []
-    assert figures.outcomes["approve: approved and applied"] >= 1, "the run applied nothing: too short to mean much"
+    assert figures.outcomes[APPLIED_OUTCOME] >= 1, "the run applied nothing: too short to mean much"
     # Every PUT the remote received is one the dashboard recorded, once; every applied request made exactly one.
     recorded = Counter(state["put_request_ids"]) - Counter(before["put_request_ids"])
     assert Counter(entry["request_id"] for entry in puts) == recorded
