@@ -12,10 +12,12 @@ sync run adds one summary event of its own (`flowadmin.catalog.runs`).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -43,6 +45,7 @@ logger = logging.getLogger("flowadmin.catalog")
 STATE_ACTIVE = "active"
 STATE_GONE = "gone"  # no longer listed by the Sandbox API
 DISCOVERED_FIELDS = ["title", "type", "state", "region", "is_default"]  # what the Sandbox API says of a sandbox
+LISTERS_PER_SLOT = 1.5  # threads of a many-sandbox sync per request slot (`sandboxes_sync`)
 
 
 # --- one sandbox -------------------------------------------------------------------------------
@@ -89,14 +92,23 @@ def _sync_claimed(*, sandbox: Sandbox, actor, client, release: str | None = None
 
 
 def _list(
-    *, sandbox: Sandbox, actor, client, release: str | None, side_by_side: bool = False, ahead: Future | None = None
+    *,
+    sandbox: Sandbox,
+    actor,
+    client,
+    release: str | None,
+    side_by_side: bool = False,
+    ahead: Future | None = None,
+    slot: AbstractContextManager | None = None,
 ) -> Listed | SyncResult:
     """The sandbox's listings read into cache columns, ready to store; or the failure, recorded.
 
     ``side_by_side``: its two catalogues listed at once (`listing.remote_list`); ``ahead``: listed
-    already (`listing.listings_ahead`), its answer taken from there.
+    already (`listing.listings_ahead`), its answer taken from there; ``slot``: held while listing
+    (a request slot of the sync), given back before the answer is read into columns.
     """
-    remote = ahead.result() if ahead is not None else remote_list(client, sandbox.name, side_by_side=side_by_side)
+    with slot or nullcontext():
+        remote = ahead.result() if ahead is not None else remote_list(client, sandbox.name, side_by_side=side_by_side)
     if remote.error is not None:
         return _record_failure(
             sandbox=sandbox, actor=actor, error=remote.error, exchanges=remote.exchanges, release=release
@@ -258,8 +270,8 @@ def sandboxes_sync(
     on_result: Callable[[SyncResult], None] | None = None,
     concurrency: int | None = None,
 ) -> list[SyncResult]:
-    """Sync several sandboxes at once (``concurrency`` threads at most, by default
-    ``settings.FLOWADMIN_SYNC_CONCURRENCY``).
+    """Sync several sandboxes at once (``concurrency`` remote requests at a time at most, by default
+    ``settings.FLOWADMIN_SYNC_CONCURRENCY``; 1: one sandbox after another).
 
     ``names`` None means every sandbox to cache (`sandboxes_discover`). With a ``run``, its
     per-sandbox rows follow the progress. Results come back in name order; ``on_result`` is called
@@ -304,6 +316,7 @@ def sandboxes_sync(
                             release=token,
                             side_by_side=spare,
                             ahead=ahead.pop(name, None),
+                            slot=request_slots,
                         )
                     if isinstance(listed, SyncResult):  # failed, recorded
                         result = listed
@@ -322,8 +335,14 @@ def sandboxes_sync(
                     sandbox_release(sandbox_name=name, token=token)
 
         pending = [name for name in targets if name in claimed]
-        workers = max(1, min(slots, len(pending)))
         spare = _slots_to_spare(len(pending), slots)
+        if spare or slots < 2:  # a thread per sandbox, each listing its two catalogues side by side; or one
+            workers, request_slots = max(1, min(slots, len(pending))), None
+        else:
+            # More threads than request slots, which they take turns at: while some read what they
+            # listed into columns or wait to write it, the others keep every slot listing.
+            workers = max(1, min(len(pending), math.ceil(slots * LISTERS_PER_SLOT)))
+            request_slots = threading.BoundedSemaphore(slots)
         if workers == 1 or connection.in_atomic_block:
             # In the caller's thread and database connection (inside a transaction, other connections
             # could not see its rows: threads would only wait for its locks).

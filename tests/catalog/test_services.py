@@ -1,4 +1,5 @@
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
-from flowadmin.catalog import sync
+from flowadmin.catalog import sync, sync_writes
 from flowadmin.catalog.models import (
     ConnectionSpec,
     FlowSpec,
@@ -408,6 +409,60 @@ def test_every_claim_is_given_back_after_a_sync_of_many_sandboxes_failed_ones_in
         ("prod", "", None),
     ]
     assert sandbox_claim(sandbox_name="prod", token="next-worker"), "a failed sandbox can be synced again at once"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_a_write_waits_the_other_sandboxes_keep_the_request_slots_listing_and_never_use_more(
+    fake_client, settings, monkeypatch
+):
+    settings.FLOWADMIN_SYNC_CONCURRENCY = 2
+    for number in range(8):
+        fake_client.add_sandbox(f"more-{number}")
+    counting = threading.Lock()
+    in_flight = {"now": 0, "most": 0}
+
+    def counted(call):
+        def listing(sandbox, **kwargs):
+            with counting:
+                in_flight["now"] += 1
+                in_flight["most"] = max(in_flight["most"], in_flight["now"])
+            try:
+                time.sleep(0.01)  # a round trip: long enough for listings to overlap
+                return call(sandbox, **kwargs)
+            finally:
+                with counting:
+                    in_flight["now"] -= 1
+
+        return listing
+
+    fake_client.list_flow_specs = counted(fake_client.list_flow_specs)
+    fake_client.list_connection_specs = counted(fake_client.list_connection_specs)
+    writing, go_on = threading.Event(), threading.Event()
+    store = sync_writes.listings_store
+
+    def first_write_slow(items, **kwargs):  # a commit stuck behind a long lock, say
+        if not writing.is_set():
+            writing.set()
+            go_on.wait(timeout=30)
+        return store(items, **kwargs)
+
+    monkeypatch.setattr(sync_writes, "listings_store", first_write_slow)
+    results = []
+    syncing = threading.Thread(target=sync.in_own_connection(lambda: results.extend(sandboxes_sync())))
+    syncing.start()
+    try:
+        assert writing.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while sum(1 for call, _ in fake_client.calls if call == "connectionSpecs") < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        listed_while_writing = sum(1 for call, _ in fake_client.calls if call == "connectionSpecs")
+    finally:
+        go_on.set()
+        syncing.join(timeout=60)
+
+    assert listed_while_writing >= 3, "a sandbox waiting to be written holds no request slot: more than 2 were listed"
+    assert in_flight["most"] == 2, "never more requests at once than FLOWADMIN_SYNC_CONCURRENCY"
+    assert len(results) == 10 and all(result.ok for result in results)
 
 
 # --- runs ---------------------------------------------------------------------------------------
