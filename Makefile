@@ -47,6 +47,7 @@ run: seed
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Known vulnerabilities in the pinned requirements (pip-audit). Exit 1: found; 2: could not audit.
 audit-deps: install-dev
@@ -62,6 +63,7 @@ screenshots: install-dev browser
 
 test: install-dev browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Performance: builds its own data set in a throw-away database (PostgreSQL when DATABASE_URL says so),

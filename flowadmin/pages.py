@@ -1,9 +1,9 @@
 """How every htmx-aware view answers: the whole page, or the fragment of it that htmx asked for.
 
-    render_page_or_fragment(request, "catalog/flowspecs.html", "results", context)
-        -> the page for a browser (and for htmx restoring history), ``template#results`` for htmx,
-           marked ``Vary: HX-Request`` either way so caches keep the two apart
-    redirect_to(request, url)      a redirect htmx follows as a whole-page visit
+render_page_or_fragment(request, "catalog/flowspecs.html", "results", context)
+    -> the page for a browser (and for htmx restoring history), ``template#results`` for htmx,
+       marked ``Vary: HX-Request`` either way so caches keep the two apart
+redirect_to(request, url)      a redirect htmx follows as a whole-page visit
 """
 
 from __future__ import annotations

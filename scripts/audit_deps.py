@@ -25,7 +25,7 @@ CLEAN, VULNERABLE, NOT_AUDITED = 0, 1, 2
 
 
 def reachable(url: str = PROBE_URL) -> str:
-    """"" when the vulnerability data can be reached, else why not."""
+    """ "" when the vulnerability data can be reached, else why not."""
     try:
         with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT) as response:  # noqa: S310 (a fixed https URL)
             return "" if response.status == 200 else f"{url} answered {response.status}"

@@ -13,4 +13,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from flowadmin.accounts import checks  # noqa: F401 - registers the deploy checks
+
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="flowadmin.accounts.ensure_roles")

@@ -35,4 +35,3 @@ def logout(request):
     provider_url = provider_logout_url(request)
     auth.logout(request)
     return redirect(provider_url or settings.LOGOUT_REDIRECT_URL)
-

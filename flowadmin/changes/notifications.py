@@ -32,7 +32,7 @@ def request_url(change_request: ChangeRequest) -> str:
 
 
 def id_line(sign: str, spec_id: str, names: Names) -> str:
-    """"  + 04e0fcbb-… Zoho CRM": the whole id (to copy), then its name when it is known."""
+    """ "  + 04e0fcbb-… Zoho CRM": the whole id (to copy), then its name when it is known."""
     name = names.spec(spec_id)
     return f"  {sign} {spec_id}{f'  {name}' if name else ''}"
 

@@ -197,9 +197,7 @@ def printed_forget() -> None:
 class LineDiff:
     """The line diff of two documents' `pretty_json`, printed and matched once, shown at any context."""
 
-    def __init__(
-        self, old: Any, new: Any, *, old_text: PrettyText | None = None, new_text: PrettyText | None = None
-    ):
+    def __init__(self, old: Any, new: Any, *, old_text: PrettyText | None = None, new_text: PrettyText | None = None):
         """``None`` on either side stands for "no document" (every line added or deleted).
         ``old_text``/``new_text``: `pretty_text` of either when the caller has it already."""
         if old is None:
@@ -235,7 +233,6 @@ class LineDiff:
                 lines += [DiffLine("del", old_lines[i], i + 1, None) for i in range(i1, i2)]
                 lines += [DiffLine("add", new_lines[j], None, j + 1) for j in range(j1, j2)]
         return lines
-
 
     def whole(self, *, context: int = 3, fold_over: int = 40) -> list[DiffLine | FoldedRun]:
         """Every line, the changed ones marked; an unchanged run of more than ``fold_over`` lines is one

@@ -1,7 +1,7 @@
 """Connection spec ids as flowadmin reads and compares them: the one place that says what an id is.
 
-    id_key(" 04E0FCBB-…  ")   -> "04e0fcbb-…"   what two ids are compared by (stored ids, any text)
-    normalise("04E0FCBB-…")   -> "04e0fcbb-…"   a typed id, or "" when it is not a UUID
+id_key(" 04E0FCBB-…  ")   -> "04e0fcbb-…"   what two ids are compared by (stored ids, any text)
+normalise("04E0FCBB-…")   -> "04e0fcbb-…"   a typed id, or "" when it is not a UUID
 """
 
 from __future__ import annotations

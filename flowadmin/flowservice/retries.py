@@ -1,7 +1,7 @@
 """How the client retries a read: the policy, ``Retry-After``, and who is told of each retry.
 
-    with retries_reported(listener):   # listener(RetryNotice) before each wait of this thread
-        ...
+with retries_reported(listener):   # listener(RetryNotice) before each wait of this thread
+    ...
 """
 
 from __future__ import annotations

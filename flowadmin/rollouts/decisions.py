@@ -85,8 +85,6 @@ def rollout_approve(*, rollout: Rollout, approver, digest: str, comment: str = "
     return fresh(current)
 
 
-
-
 # --- resume --------------------------------------------------------------------------------------
 def rollout_resume(*, rollout: Rollout, approver) -> Rollout:
     """An approver (never the author) carries a stopped rollout on from the step it stopped at.

@@ -32,9 +32,7 @@ FOUND_NOW_HERE = (
 )
 ATTACHED_HERE = "{id} is already used by flow spec “{name}” ({spec_id}) of sandbox “{sandbox}”."
 NOTHING_HERE = "Sandbox “{sandbox}” already has this change: leave it out."
-TOO_MANY_HERE = (
-    "The flow spec of sandbox “{sandbox}” would list {count:,} ids: a proposal can hold at most {limit:,}."
-)
+TOO_MANY_HERE = "The flow spec of sandbox “{sandbox}” would list {count:,} ids: a proposal can hold at most {limit:,}."
 EMPTY_HERE = "The flow spec of sandbox “{sandbox}” would be left with no source connection spec id."
 OPEN_HERE = (
     "Change request #{pk} ({status}) is open for this flow spec in sandbox “{sandbox}”: it must be decided first."

@@ -146,6 +146,7 @@ def _stop(rollout: Rollout, *, token: str, step: RolloutStep, actor, detail: str
     if stopped:
         notifications.notify_stopped(fresh(rollout))
 
+
 def next_step_allowed(rollout: Rollout) -> bool:
     step = selectors.rollout_next_step(steps=selectors.rollout_steps(rollout=rollout))
     if step is None:

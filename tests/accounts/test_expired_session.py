@@ -35,9 +35,7 @@ def test_a_signed_out_plain_request_is_redirected_as_before(client):
 
 
 @pytest.mark.django_db
-def test_an_htmx_request_with_a_stale_form_token_goes_to_the_login_when_signed_out_else_reloads(
-    client, staff_user
-):
+def test_an_htmx_request_with_a_stale_form_token_goes_to_the_login_when_signed_out_else_reloads(client, staff_user):
     from django.test import Client
 
     browser = Client(enforce_csrf_checks=True)

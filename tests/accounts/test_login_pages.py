@@ -156,5 +156,5 @@ def test_the_no_role_page_needs_a_refused_sign_in(client, sso):
     session.save()
     page = client.get(NO_ROLE).text
     assert "No role in flowadmin" in page
-    assert "You signed in at Okta as <strong class=\"sso-username\">nina</strong>" in page
+    assert 'You signed in at Okta as <strong class="sso-username">nina</strong>' in page
     assert "Approvers</strong>: Approvers" in page  # no OIDC_ROLE_MAP: the groups of the roles' own names

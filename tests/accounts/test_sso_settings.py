@@ -38,7 +38,9 @@ def test_check_deploy_is_clean_with_single_sign_on_configured():
 
 
 def test_check_deploy_warns_about_a_provider_reached_over_plain_http():
-    result = run("manage.py", "check", "--deploy", "--fail-level", "WARNING", **{**SSO, "OIDC_ISSUER": "http://idp:8080"})
+    result = run(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", **{**SSO, "OIDC_ISSUER": "http://idp:8080"}
+    )
     assert result.returncode != 0
     assert "flowadmin.W101" in result.stderr + result.stdout
 

@@ -162,7 +162,7 @@ def test_a_second_sync_now_for_a_sandbox_being_synced_shows_the_running_sync(sta
     page = text(staff_client.post(reverse("catalog:sandbox_sync", args=["dev"]), **HTMX))
 
     assert "was already running" in page
-    poll = f'{reverse("catalog:sync_run", args=[first.pk])}?again=1'
+    poll = f"{reverse('catalog:sync_run', args=[first.pk])}?again=1"
     assert f'hx-get="{poll}"' in page
     assert SyncRun.objects.count() == 1
     assert fake_client.calls == []

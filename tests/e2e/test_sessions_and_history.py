@@ -124,8 +124,13 @@ def test_back_and_forward_on_the_audit_log_bring_back_its_rows_and_its_filters(p
 @pytest.mark.parametrize(
     ("path", "label", "first", "second", "rows"),
     [
-        ("/sandboxes/stage/flowspecs/", "Search by name, a source's name, or an id (8 characters or more)",
-         "Streaming", "CRM", "#flowspec-results tbody tr"),
+        (
+            "/sandboxes/stage/flowspecs/",
+            "Search by name, a source's name, or an id (8 characters or more)",
+            "Streaming",
+            "CRM",
+            "#flowspec-results tbody tr",
+        ),
         ("/sandboxes/", "Search by sandbox name or title", "stag", "prod", "#sandbox-table tbody tr"),
     ],
 )

@@ -121,5 +121,9 @@ def test_the_progress_panel_keeps_its_height_from_queued_to_finished_so_the_tabl
         assert len(set(tables.values())) == 1, f"the table moved: {tables}"
         assert_no_horizontal_scroll(page)
     finally:
-        server.manage("shell", "-c", f"from flowadmin.catalog.models import SyncRun; "
-                      f"SyncRun.objects.filter(pk__in={list(PANEL_RUN_IDS)}).delete()")
+        server.manage(
+            "shell",
+            "-c",
+            f"from flowadmin.catalog.models import SyncRun; "
+            f"SyncRun.objects.filter(pk__in={list(PANEL_RUN_IDS)}).delete()",
+        )

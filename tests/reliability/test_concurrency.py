@@ -207,9 +207,11 @@ def test_two_approvers_giving_the_last_two_approvals_of_a_production_change_at_o
     remote.clear_log()
 
     def approve(reviewer):
-        return lambda: services.change_request_approve(
-            change_request=change_request, reviewer=reviewer, digest=change_request.digest, comment="Checked."
-        ).status
+        return lambda: (
+            services.change_request_approve(
+                change_request=change_request, reviewer=reviewer, digest=change_request.digest, comment="Checked."
+            ).status
+        )
 
     statuses = sorted(in_threads(*(approve(reviewer) for reviewer in approvers)))
 

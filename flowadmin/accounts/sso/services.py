@@ -44,9 +44,7 @@ def claim_values(value) -> list[str]:
     return []
 
 
-def sso_user_sync(
-    *, issuer: str, claims: Mapping, role_map: RoleMap, roles_claim: str, username_claim: str
-) -> SignIn:
+def sso_user_sync(*, issuer: str, claims: Mapping, role_map: RoleMap, roles_claim: str, username_claim: str) -> SignIn:
     """The user of a verified sign-in, made or updated from its claims, with the mapped roles.
 
     Raises SignInRefused (no subject, a disabled account) or NoRole (no group gives a role: the
@@ -128,9 +126,7 @@ def _readable_username(claims: Mapping, username_claim: str, subject: str) -> st
 def _free_username(wanted: str) -> str:
     """``wanted``, or ``wanted-2``, ``wanted-3``...: a name another account already has is never reused."""
     user_model = get_user_model()
-    taken = set(
-        user_model.objects.filter(username__istartswith=wanted).values_list("username", flat=True)
-    )
+    taken = set(user_model.objects.filter(username__istartswith=wanted).values_list("username", flat=True))
     taken = {name.casefold() for name in taken}
     candidate, number = wanted, 1
     while candidate.casefold() in taken:
