@@ -98,6 +98,23 @@ def auditor_client(client, auditor_user):
     return client
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """pytest-django's, with each process's test database copied from the migrated template the servers
+    copy (`tests.fixtures.databases.test_databases_copied`) rather than migrated from nothing."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    from tests.fixtures.databases import test_databases_copied
+
+    verbosity = request.config.option.verbose
+    with django_db_blocker.unblock(), test_databases_copied():
+        # No test asks for serialized_rollback: nothing to serialize.
+        config = setup_databases(verbosity=verbosity, interactive=False, serialized_aliases=set())
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=verbosity)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _audit_development_paths(tmp_path_factory):
     """The suite never writes checkpoint files or a development key into the project's folder."""
