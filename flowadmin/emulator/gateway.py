@@ -216,6 +216,10 @@ def endpoint(kind: Kind) -> Callable:
                 sandbox_name=request.headers.get("x-sandbox-name", "").strip().lower(),
             )
             request.emulator = call
+            if observed:
+                # The whole request is in before the gateway does anything with it, as at Adobe's gateway:
+                # a fault (a delay, a drop) never starts while the client is still sending its body.
+                request.body  # noqa: B018 - read now; Django keeps it for the view
             rule = (
                 services.fault_take(method=request.method, path=call.path, sandbox=call.sandbox_name)
                 if observed

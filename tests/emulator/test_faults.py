@@ -1,7 +1,10 @@
 """Fault injection: each action, matching, the `times` countdown, Retry-After, the control endpoint."""
 
+import json
+import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -247,3 +250,22 @@ def test_without_a_socket_to_close_a_drop_raises_connection_dropped(client, sett
     }
     with pytest.raises(ConnectionDropped):
         client.get("/emulator" + SPEC, headers=headers)
+
+
+def test_a_fault_starts_only_once_the_whole_request_is_in(emulator):
+    """A client that is slow to send its body (a busy machine between headers and body) does not have
+    the fault start without it: a delay would otherwise wait out a request whose body never came."""
+    emulator.add_fault(action="respond", method="PUT", path=SPEC, status=503, times=1)
+    body = json.dumps(with_new_source(emulator.document("dev", GENERIC_STREAMING_ID))).encode()
+    headers = {**emulator.headers("dev"), "Content-Length": str(len(body)), "Connection": "close"}
+    url = urlsplit(emulator.url)
+    head = f"PUT {url.path}{SPEC} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    with socket.create_connection((url.hostname, url.port), timeout=30) as client:
+        client.sendall(head.encode() + body[:100])
+        time.sleep(0.5)  # long enough for the server to have taken the fault, had it not waited for the body
+        assert [rule["times"] for rule in emulator.faults()] == [1], "the fault waits for the rest of the body"
+        client.sendall(body[100:])
+        answer = client.makefile("rb").readline()
+    assert answer.startswith(b"HTTP/1.1 503"), answer
+    assert emulator.faults() == [], "the whole request in, the fault was taken"
