@@ -257,11 +257,16 @@ def flowspec_cache_store(
     return row
 
 
-def flowspec_remote_seen(*, sandbox_name: str, document: dict, actor=None) -> FlowSpec | None:
+def flowspec_remote_seen(
+    *, sandbox_name: str, document: dict, actor=None, read_at: datetime | None = None
+) -> FlowSpec | None:
     """The remote document as read outside a sync (a check, an apply that found it changed): when it
     differs from the cache, the cache and the version history take it, and a change flowadmin did not
     make is audited (``flowspec.changed_remotely``) as a sync would. None when the cache cannot take it
-    (a sandbox the cache does not know)."""
+    (a sandbox the cache does not know).
+
+    ``read_at``: when the document was read. A row stored after it (an apply that landed while the
+    answer was on its way) is newer than the document: it is left as it is, as a sync leaves it."""
     spec_id = document_spec_id(document)
     row = FlowSpec.objects.filter(sandbox__name=sandbox_name, spec_id=spec_id).only("content_hash", "document").first()
     new_hash = content_hash(document)
@@ -269,6 +274,15 @@ def flowspec_remote_seen(*, sandbox_name: str, document: dict, actor=None) -> Fl
         return row
     try:
         with transaction.atomic():
+            if read_at is not None:
+                locked = (
+                    FlowSpec.objects.select_for_update(of=("self",))  # the flow spec's row, not its sandbox's
+                    .filter(sandbox__name=sandbox_name, spec_id=spec_id, fetched_at__gt=read_at)
+                    .only("pk")
+                    .first()
+                )
+                if locked is not None:
+                    return locked
             stored = flowspec_cache_store(sandbox_name=sandbox_name, document=document, origin="sync")
             ours = FlowSpecVersion.objects.filter(
                 flow_spec=stored, origin=FlowSpecVersion.Origin.FLOWADMIN, content_hash=new_hash

@@ -253,11 +253,12 @@ def change_request_approve_rebased(
     current = fresh(change_request)
     if not (current.status == Status.PENDING or current.is_decidable):
         raise conflict(current)
+    read_at = timezone.now()
     try:
         remote = flow_service().get_flow_spec(current.sandbox, current.spec_id)
     except FlowServiceError as error:
         raise ChangeRequestConflict(REMOTE_READ_FAILED.format(error=error), change_request=current) from None
-    flowspec_remote_seen(sandbox_name=current.sandbox, document=remote, actor=reviewer)
+    flowspec_remote_seen(sandbox_name=current.sandbox, document=remote, actor=reviewer, read_at=read_at)
     found = documents.content_hash(remote)
     if found == current.base_hash:
         raise ChangeRequestConflict(APPLIES_AS_IS, change_request=current)

@@ -189,7 +189,7 @@ def change_request_check(*, change_request: ChangeRequest, actor=None) -> Remote
         remote = flow_service().get_flow_spec(change_request.sandbox, change_request.spec_id)
     except FlowServiceError as error:
         return RemoteCheck(state="error", error=error.as_dict(), checked_at=now)
-    flowspec_remote_seen(sandbox_name=change_request.sandbox, document=remote, actor=actor)
+    flowspec_remote_seen(sandbox_name=change_request.sandbox, document=remote, actor=actor, read_at=now)
     remote_hash = documents.content_hash(remote)
     if remote_hash == change_request.base_hash:
         return RemoteCheck(state="applies", remote_hash=remote_hash, checked_at=now)

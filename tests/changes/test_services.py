@@ -7,6 +7,7 @@ from django_q.models import Schedule
 from flowadmin import documents
 from flowadmin.audit.models import AuditEvent
 from flowadmin.catalog.models import FlowSpec, FlowSpecVersion
+from flowadmin.catalog.services import flowspec_cache_store
 from flowadmin.changes import services
 from flowadmin.changes.ids import ATTACHED
 from flowadmin.changes.ids import UNKNOWN as UNKNOWN_ID
@@ -566,6 +567,24 @@ def test_check_shows_what_changed_remotely(remote, streaming_spec, staff_user):
         '"version": "1.0",',
         '"version": "1.1",',
     ]
+
+
+def test_a_check_that_read_the_remote_before_an_apply_landed_leaves_the_applied_document_cached(
+    remote, streaming_spec, staff_user
+):
+    change_request = propose(streaming_spec, staff_user, add=[ACME_EVENTS])
+    applied = remote.document("dev", STREAMING_ID)
+    applied["sourceConnectionSpecIds"].append(ACME_EVENTS)
+
+    def apply_lands_meanwhile(sandbox, spec_id, number):  # the check's answer is the document before it
+        flowspec_cache_store(sandbox_name="dev", document=applied, origin="flowadmin")
+
+    remote.on_get = apply_lands_meanwhile
+    services.change_request_check(change_request=change_request)
+
+    cached = FlowSpec.objects.get(sandbox__name="dev", spec_id=STREAMING_ID)
+    assert ACME_EVENTS in cached.document["sourceConnectionSpecIds"], "the older answer did not roll the cache back"
+    assert not AuditEvent.objects.filter(action="flowspec.changed_remotely").exists()
 
 
 def test_check_says_when_the_remote_has_the_change_already(remote, streaming_spec, staff_user):
